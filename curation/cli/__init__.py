@@ -1,0 +1,36 @@
+"""The `curate` command line. Command groups live in sibling modules and import their heavy
+dependencies (torch, filters, builders, trainers) only when a command runs."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from curation.errors import CurationError
+
+app = typer.Typer(help="Build aesthetic datasets and the models trained on them.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+poems_app = typer.Typer(help="Poem corpora: clean, score, build revisions, publish.", no_args_is_help=True)
+app.add_typer(poems_app, name="poems")
+
+err_console = Console(stderr=True)
+
+
+def _register() -> None:
+    from curation.cli import poems
+
+    poems_app.command("clean")(poems.clean)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point: bad input and configuration errors print one line, not a traceback."""
+    try:
+        app()
+    except CurationError as error:
+        err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,67 @@
+"""`curate poems clean`: the poem cleaning job."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from curation.manifest import Manifest
+
+console = Console()
+
+
+def summary_table(manifest: Manifest, out: Path) -> Table:
+    table = Table(title=f"{manifest.command}: {manifest.rows_in:,} rows in, {manifest.rows_kept:,} kept "
+                        f"-> {out}")
+    for column in ("stage", "in", "kept", "rejected", "reasons"):
+        table.add_column(column, justify="right" if column in ("in", "kept", "rejected") else "left")
+    for stage in manifest.stages:
+        reasons = ", ".join(f"{r}: {n:,}" for r, n in stage.reasons.most_common())
+        table.add_row(stage.name, f"{stage.rows_in:,}", f"{stage.kept:,}", f"{stage.rejected:,}", reasons)
+    table.caption = "counts balance" if manifest.balanced else "[red]COUNTS DO NOT BALANCE[/red]"
+    return table
+
+
+def clean(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Kaggle forms folder, CSV, JSONL, "
+                                               "Parquet file/folder, or a Hugging Face dataset (hf:ID)")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder: kept/, rejected/, manifest.json")],
+    lexicon_threshold: Annotated[float | None, typer.Option(
+        help="English lexicon cut-off: Zipf frequency for wordfreq (default 3.0), raw count for --lexicon "
+             "(default 100000)")] = None,
+    lexicon: Annotated[Path | None, typer.Option(help="A word,count CSV to use instead of wordfreq")] = None,
+    min_english: Annotated[float, typer.Option(help="Share of words in the lexicon needed to keep")] = 0.8,
+    min_evidence: Annotated[float, typer.Option(
+        help="Mean per-word English-vs-other-language evidence needed (mode share+evidence)")] = 0.0,
+    english_mode: Annotated[str, typer.Option(
+        help="share (the seed's rule) or share+evidence")] = "share+evidence",
+    drop_near_duplicates: Annotated[bool, typer.Option(
+        help="Reject near duplicates instead of marking them")] = False,
+    text_column: Annotated[str, typer.Option(help="Column holding the poem text")] = "text",
+    batch_size: Annotated[int, typer.Option(help="Rows per batch")] = 2_000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+) -> None:
+    """Clean poems: strip copyright footers and author notes, keep English, tag the form category,
+    mark duplicates. Writes kept and rejected Parquet and a balanced manifest."""
+    from curation.engine import run
+    from curation.readers import open_reader
+    from filters.poems import EnglishFilter, FormCategory, MarkDuplicates, StripFooter
+
+    threshold = lexicon_threshold if lexicon_threshold is not None else (100_000 if lexicon else 3.0)
+    english = EnglishFilter(min_zipf=threshold, min_count=threshold, lexicon_csv=lexicon,
+                            min_share=min_english, min_evidence=min_evidence, mode=english_mode)
+    reader = open_reader(input_path, text_column=text_column, batch_size=batch_size)
+    stages = [StripFooter(), english, FormCategory(), MarkDuplicates(drop_near=drop_near_duplicates)]
+    params = {"lexicon": str(lexicon) if lexicon else "wordfreq:en", "lexicon_threshold": threshold,
+              "min_english": min_english, "min_evidence": min_evidence, "english_mode": english_mode,
+              "drop_near_duplicates": drop_near_duplicates, "text_column": text_column}
+    manifest = run(reader, stages, out, command="poems clean", params=params, progress=not as_json)
+    if as_json:
+        typer.echo(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        console.print(summary_table(manifest, out))

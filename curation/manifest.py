@@ -1,0 +1,81 @@
+"""Per-stage row accounting, written as `manifest.json` beside every run's output."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curation import __version__
+
+
+@dataclass
+class StageCount:
+    name: str
+    rows_in: int = 0
+    kept: int = 0
+    rejected: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_in == self.kept + self.rejected
+
+
+@dataclass
+class Manifest:
+    command: str
+    params: dict[str, Any] = field(default_factory=dict)
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    stages: list[StageCount] = field(default_factory=list)
+    outputs: dict[str, list[str]] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.time)
+    elapsed_s: float = 0.0
+
+    def stage(self, name: str) -> StageCount:
+        for count in self.stages:
+            if count.name == name:
+                return count
+        self.stages.append(StageCount(name))
+        return self.stages[-1]
+
+    @property
+    def rows_in(self) -> int:
+        return self.stages[0].rows_in if self.stages else 0
+
+    @property
+    def rows_kept(self) -> int:
+        return self.stages[-1].kept if self.stages else 0
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(s.rejected for s in self.stages)
+
+    @property
+    def balanced(self) -> bool:
+        chained = all(a.kept == b.rows_in for a, b in zip(self.stages, self.stages[1:], strict=False))
+        return (all(s.balanced for s in self.stages) and chained
+                and self.rows_in == self.rows_kept + self.rows_rejected)
+
+    def to_dict(self) -> dict[str, Any]:
+        stages = [{**asdict(s), "reasons": dict(s.reasons.most_common())} for s in self.stages]
+        return {
+            "tool": "aesthetic-curation", "version": __version__, "python": platform.python_version(),
+            "command": self.command, "params": self.params, "inputs": self.inputs,
+            "rows_in": self.rows_in, "rows_kept": self.rows_kept,
+            "rows_rejected": self.rows_rejected, "balanced": self.balanced,
+            "stages": stages, "outputs": self.outputs,
+            "started_at": self.started_at, "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+    def write(self, path: Path) -> Path:
+        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        return path
+
+
+def load_manifest(path: Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())

@@ -1,0 +1,309 @@
+"""Readers turn an input (a Kaggle forms folder, CSV, JSONL, Parquet, a Hugging Face dataset) into
+polars batches with `row_id`, `source_file` and `source_row`. Whole-file problems raise an
+`InputError` naming the file; a malformed row becomes a row rejected at stage `read`."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from curation.errors import InputError
+from curation.schema import REJECT_DETAIL, REJECT_REASON, REJECT_STAGE, ROW_ID, SOURCE_FILE, SOURCE_ROW
+
+KAGGLE_NAME = re.compile(r"^(?P<form>.*?)Poems(?P<title>.*)Poemby(?P<author>.*)\.txt$")
+CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def split_camel_case(name: str) -> str:
+    return CAMEL_BOUNDARY.sub(" ", name).strip()
+
+
+def parse_kaggle_file_name(name: str) -> tuple[str | None, str | None]:
+    """`SonnetPoemsAMemoryFromASonnetSequencePoembyRupertBrooke.txt` -> (title, author)."""
+    match = KAGGLE_NAME.match(name)
+    if not match:
+        return None, None
+    return split_camel_case(match["title"]) or None, split_camel_case(match["author"]) or None
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def malformed_rows(rows: list[dict], source: Path, reason: str) -> pl.DataFrame:
+    """Rows (`source_row`, `reject_detail`) that could not be parsed, as rejected at stage `read`."""
+    return pl.DataFrame(rows, schema={SOURCE_ROW: pl.Int64, REJECT_DETAIL: pl.Utf8}).with_columns(
+        pl.concat_str(pl.lit(source.name), pl.lit(":"), pl.col(SOURCE_ROW)).alias(ROW_ID),
+        pl.lit(None, dtype=pl.Utf8).alias("text"), pl.lit(str(source)).alias(SOURCE_FILE),
+        pl.lit(reason).alias(REJECT_REASON), pl.lit("read").alias(REJECT_STAGE))
+
+
+@dataclass
+class Reader:
+    """Base: `batches()` yields frames; `describe()` records the input for the manifest."""
+
+    path: Path
+    batch_size: int = 2_000
+    text_column: str = "text"
+    kind: str = field(default="", init=False)
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        if not self.path.exists():
+            raise InputError("no such file or folder", path=str(self.path))
+
+    def files(self) -> list[Path]:
+        return [self.path]
+
+    def describe(self) -> dict:
+        files = self.files()
+        digest = hashlib.sha256()
+        for f in files:
+            digest.update(f"{f.relative_to(self.path) if f != self.path else f.name}:{sha256_file(f)}\n"
+                          .encode())
+        return {"path": str(self.path), "kind": self.kind, "files": len(files), "sha256": digest.hexdigest()}
+
+    def total_rows(self) -> int | None:
+        return None
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        raise NotImplementedError
+
+    def _finish(self, frame: pl.DataFrame, source: Path, first_row: int) -> pl.DataFrame:
+        """Rename the text column, add provenance, and reject rows whose text is not a string."""
+        if self.text_column not in frame.columns:
+            raise InputError(f"no '{self.text_column}' column (columns: {frame.columns}); "
+                             "choose one with --text-column", path=str(source), field=self.text_column)
+        if self.text_column != "text":
+            frame = frame.rename({self.text_column: "text"})
+        frame = frame.with_columns(pl.lit(str(source)).alias(SOURCE_FILE))
+        if SOURCE_ROW not in frame.columns:
+            frame = frame.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first_row).alias(SOURCE_ROW))
+        if ROW_ID not in frame.columns:
+            frame = frame.with_columns(
+                pl.concat_str(pl.lit(source.name), pl.lit(":"), pl.col(SOURCE_ROW)).alias(ROW_ID))
+        return frame.with_columns(pl.col(ROW_ID).cast(pl.Utf8))
+
+
+class KaggleFormsReader(Reader):
+    """The Kaggle poems-by-form layout: `[forms/]<form>/<Form>Poems<Title>Poemby<Author>.txt`."""
+
+    kind = "kaggle-forms"
+
+    def files(self) -> list[Path]:
+        root = self.path / "forms" if (self.path / "forms").is_dir() else self.path
+        files = sorted(root.glob("*/*.txt"))
+        if not files:
+            raise InputError("no poems found: expected <form>/<name>.txt files", path=str(root))
+        return files
+
+    def total_rows(self) -> int:
+        return len(self.files())
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        files = self.files()
+        for start in range(0, len(files), self.batch_size):
+            yield pl.DataFrame([self._row(f) for f in files[start:start + self.batch_size]],
+                               schema={ROW_ID: pl.Utf8, "text": pl.Utf8, "form": pl.Utf8, "title": pl.Utf8,
+                                       "author": pl.Utf8, SOURCE_FILE: pl.Utf8, SOURCE_ROW: pl.Int64,
+                                       REJECT_REASON: pl.Utf8, REJECT_STAGE: pl.Utf8, REJECT_DETAIL: pl.Utf8})
+
+    def _row(self, path: Path) -> dict:
+        title, author = parse_kaggle_file_name(path.name)
+        row = {ROW_ID: f"{path.parent.name}/{path.stem}", "form": path.parent.name, "title": title,
+               "author": author, SOURCE_FILE: str(path), SOURCE_ROW: 0, "text": None,
+               REJECT_REASON: None, REJECT_STAGE: None, REJECT_DETAIL: None}
+        raw = path.read_bytes()
+        try:
+            row["text"] = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            row.update({REJECT_REASON: "undecodable_bytes", REJECT_STAGE: "read",
+                        REJECT_DETAIL: f"{path}: invalid UTF-8 at byte {error.start}"})
+        return row
+
+
+class ParquetReader(Reader):
+    kind = "parquet"
+
+    def files(self) -> list[Path]:
+        if self.path.is_dir():
+            files = sorted(self.path.glob("**/*.parquet"))
+            if not files:
+                raise InputError("no .parquet files in this folder", path=str(self.path))
+            return files
+        return [self.path]
+
+    def _open(self, path: Path) -> pq.ParquetFile:
+        try:
+            return pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise InputError(f"not a readable Parquet file ({str(error).splitlines()[0]})",
+                             path=str(path)) from None
+
+    def total_rows(self) -> int:
+        return sum(self._open(f).metadata.num_rows for f in self.files())
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        for path in self.files():
+            parquet, offset = self._open(path), 0
+            try:
+                for record_batch in parquet.iter_batches(batch_size=self.batch_size):
+                    frame = pl.from_arrow(record_batch)
+                    yield self._finish(frame, path, offset)
+                    offset += frame.height
+            except (pa.ArrowInvalid, OSError) as error:
+                raise InputError(f"truncated or corrupt Parquet after row {offset} "
+                                 f"({str(error).splitlines()[0]})", path=str(path), row=offset) from None
+
+
+class CsvReader(Reader):
+    """Streams a CSV with pyarrow; text columns are read as bytes so that a row with invalid
+    UTF-8 is rejected on its own, and rows with the wrong number of fields are rejected too."""
+
+    kind = "csv"
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        if self.path.stat().st_size == 0:
+            raise InputError("empty file", path=str(self.path))
+        header = self._header()
+        bad_rows: list[dict] = []
+
+        def on_invalid_row(row: pacsv.InvalidRow) -> str:
+            bad_rows.append({SOURCE_ROW: (row.number or 0) - 2,
+                             REJECT_DETAIL: f"expected {len(header)} fields, got {row.actual_columns}: "
+                                            f"{row.text[:300]}"})
+            return "skip"
+
+        reader = pacsv.open_csv(
+            self.path, read_options=pacsv.ReadOptions(block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid_row, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.binary() for c in header}))
+        offset = 0
+        for record_batch in reader:
+            frame = self._decode(pl.from_arrow(record_batch))
+            yield self._finish(frame, self.path, offset)
+            offset += frame.height
+        if bad_rows:
+            yield malformed_rows(bad_rows, self.path, "malformed_row")
+
+    def _header(self) -> list[str]:
+        with open(self.path, "rb") as handle:
+            first = handle.readline()
+        try:
+            return next(csv.reader([first.decode("utf-8-sig")]))
+        except (UnicodeDecodeError, StopIteration, csv.Error):
+            raise InputError("cannot read the CSV header", path=str(self.path), row=0) from None
+
+    @staticmethod
+    def _decode(frame: pl.DataFrame) -> pl.DataFrame:
+        decoded = frame.with_columns(pl.col(pl.Binary).cast(pl.Utf8, strict=False))
+        broken = pl.any_horizontal([decoded[c].is_null() & frame[c].is_not_null()
+                                    for c in frame.columns]) if frame.columns else pl.lit(False)
+        return decoded.with_columns(
+            pl.when(broken).then(pl.lit("undecodable_bytes")).otherwise(None).alias(REJECT_REASON),
+            pl.when(broken).then(pl.lit("read")).otherwise(None).alias(REJECT_STAGE),
+            pl.when(broken).then(pl.lit("invalid UTF-8 in this row")).otherwise(None).alias(REJECT_DETAIL))
+
+
+class JsonlReader(Reader):
+    """JSON Lines; a line that is not a JSON object is a rejected row with the raw line kept."""
+
+    kind = "jsonl"
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        if self.path.stat().st_size == 0:
+            raise InputError("empty file", path=str(self.path))
+        rows, offset = [], 0
+        with open(self.path, "rb") as handle:
+            for number, line in enumerate(handle):
+                if line.strip():
+                    rows.append((number, line))
+                if len(rows) >= self.batch_size:
+                    yield self._parse(rows, offset)
+                    offset, rows = offset + len(rows), []
+        if rows:
+            yield self._parse(rows, offset)
+
+    def _parse(self, rows: list[tuple[int, bytes]], offset: int) -> pl.DataFrame:
+        good, bad = [], []
+        for number, line in rows:
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("not a JSON object")
+                good.append({**record, SOURCE_ROW: number})
+            except (ValueError, UnicodeDecodeError) as error:
+                bad.append({SOURCE_ROW: number, REJECT_DETAIL: f"{error}: {line[:300]!r}"})
+        frames = [self._finish(pl.DataFrame(good, infer_schema_length=None), self.path, 0)] if good else []
+        if bad:
+            frames.append(malformed_rows(bad, self.path, "malformed_json"))
+        return pl.concat(frames, how="diagonal_relaxed")
+
+
+class HuggingFaceReader(Reader):
+    """A Hugging Face dataset, streamed: a local folder (Parquet/JSON/CSV files, or a dataset
+    written by `save_to_disk`) or a Hub id such as `org/name` (`--split`, `--revision`)."""
+
+    kind = "huggingface"
+
+    def __init__(self, path: str | Path, batch_size: int = 2_000, text_column: str = "text",
+                 split: str = "train", revision: str | None = None) -> None:
+        self.path, self.batch_size, self.text_column = Path(path), batch_size, text_column
+        self.name, self.split, self.revision = str(path), split, revision
+
+    def describe(self) -> dict:
+        return {"path": self.name, "kind": self.kind, "split": self.split, "revision": self.revision}
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        import datasets
+
+        if (self.path / "dataset_info.json").exists():
+            stream = datasets.load_from_disk(str(self.path)).to_iterable_dataset()
+        else:
+            stream = datasets.load_dataset(self.name, split=self.split, revision=self.revision,
+                                           streaming=True)
+        offset = 0
+        for batch in stream.iter(batch_size=self.batch_size):
+            frame = pl.DataFrame(batch)
+            yield self._finish(frame, Path(self.name), offset)
+            offset += frame.height
+
+
+def open_reader(path: str | Path, *, text_column: str = "text", batch_size: int = 2_000,
+                fmt: str | None = None) -> Reader:
+    """Pick a reader from the path: a forms folder, .csv, .jsonl/.ndjson, .parquet (file or
+    folder), or a Hugging Face dataset (`hf:` prefix, a Hub id, or a `save_to_disk` folder)."""
+    text = str(path)
+    if fmt == "huggingface" or text.startswith("hf:"):
+        return HuggingFaceReader(text.removeprefix("hf:"), batch_size, text_column)
+    local = Path(text)
+    if not local.exists():
+        if fmt is None and re.fullmatch(r"[\w.-]+/[\w.-]+", text):
+            return HuggingFaceReader(text, batch_size, text_column)
+        raise InputError("no such file or folder", path=text)
+    suffix = local.suffix.lower()
+    chosen = fmt or {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+                     ".parquet": "parquet"}.get(suffix)
+    if chosen is None and local.is_dir():
+        if (local / "dataset_info.json").exists():
+            return HuggingFaceReader(local, batch_size, text_column)
+        chosen = "parquet" if any(local.glob("**/*.parquet")) else "kaggle-forms"
+    readers = {"csv": CsvReader, "jsonl": JsonlReader, "parquet": ParquetReader,
+               "kaggle-forms": KaggleFormsReader}
+    if chosen not in readers:
+        raise InputError(f"cannot tell the format of '{suffix}' files; pass --format", path=text)
+    return readers[chosen](local, batch_size=batch_size, text_column=text_column)

@@ -1,0 +1,1 @@
+"""Stages that keep, drop or annotate rows: poems, posts and images."""

@@ -1,0 +1,108 @@
+"""Word resources for the English filter: the English lexicon (from `wordfreq` or a user's
+`word,count` CSV), spaCy's English lookup lemmas, and per-word language evidence (English
+frequency against the most frequent other `wordfreq` language), cached as Parquet."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+
+from curation.errors import InputError
+
+EVIDENCE_FLOOR_ZIPF = 1.0  # wordfreq's lists stop near here; unseen words get this frequency
+
+
+def cache_dir() -> Path:
+    root = Path(os.environ.get("CURATE_CACHE", Path.home() / ".cache" / "aesthetic-curation"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+@cache
+def wordfreq_table(lang: str) -> pl.DataFrame:
+    """(word, zipf) for one `wordfreq` language ('best' list)."""
+    import wordfreq
+
+    freqs = wordfreq.get_frequency_dict(lang, wordlist="best")
+    return pl.DataFrame({"word": list(freqs), "freq": list(freqs.values())}).select(
+        "word", (pl.col("freq").log10() + 9).cast(pl.Float32).alias("zipf"))
+
+
+def wordfreq_lexicon(min_zipf: float) -> pl.DataFrame:
+    """English words whose Zipf frequency is at least `min_zipf` (3.0 = once per million words)."""
+    return wordfreq_table("en").filter(pl.col("zipf") >= min_zipf).select("word")
+
+
+def csv_lexicon(path: str | Path, min_count: float) -> pl.DataFrame:
+    """English words from a `word,count` CSV whose count is at least `min_count`."""
+    path = Path(path)
+    try:
+        table = pl.read_csv(path, schema_overrides={"word": pl.Utf8})
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise InputError(f"cannot read the lexicon CSV ({error})", path=str(path)) from None
+    missing = {"word", "count"} - set(table.columns)
+    if missing:
+        raise InputError(f"the lexicon CSV needs columns word,count (missing {sorted(missing)})",
+                         path=str(path))
+    return (table.filter(pl.col("count") >= min_count)
+            .select(pl.col("word").str.to_lowercase()).drop_nulls().unique())
+
+
+@cache
+def lemma_table() -> pl.DataFrame:
+    """spaCy's English lookup lemmas, keyed by the exact surface form: the same table that
+    `spacy.load_lookups("en", ["lemma_lookup"])` and the lookup lemmatizer use (spacy-lookups-data;
+    spaCy's own `Table` keeps only hashed keys, so the packaged JSON is read directly)."""
+    import spacy_lookups_data
+
+    path = Path(spacy_lookups_data.en["lemma_lookup"])
+    packed = path.with_name(path.name + ".gz")
+    with (gzip.open(packed, "rt", encoding="utf-8") if packed.exists() else open(path)) as handle:
+        table = json.load(handle)
+    return pl.DataFrame({"form": list(table), "lemma": list(table.values())},
+                        schema={"form": pl.Utf8, "lemma": pl.Utf8})
+
+
+def lemma_dict() -> dict[str, str]:
+    return dict(zip(*lemma_table().get_columns(), strict=True))
+
+
+def evidence_languages() -> list[str]:
+    import wordfreq
+
+    return sorted(lang for lang in wordfreq.available_languages("best") if lang != "en")
+
+
+def language_evidence() -> pl.DataFrame:
+    """(word, evidence): English Zipf minus the highest Zipf of any other language, both floored
+    at `EVIDENCE_FLOOR_ZIPF`. Built once from `wordfreq` (about a minute), then read from cache."""
+    from importlib.metadata import version
+
+    languages = evidence_languages()
+    path = cache_dir() / f"evidence-wordfreq{version('wordfreq')}-{len(languages)}langs.parquet"
+    if path.exists():
+        return pl.read_parquet(path)
+    others = (pl.concat([wordfreq_table(lang) for lang in languages])
+              .group_by("word").agg(pl.col("zipf").max().alias("other")))
+    table = (wordfreq_table("en").rename({"zipf": "en"})
+             .join(others, on="word", how="full", coalesce=True)
+             .select("word", (pl.col("en").fill_null(EVIDENCE_FLOOR_ZIPF).clip(EVIDENCE_FLOOR_ZIPF)
+                              - pl.col("other").fill_null(EVIDENCE_FLOOR_ZIPF).clip(EVIDENCE_FLOOR_ZIPF))
+                     .cast(pl.Float32).alias("evidence"))
+             .filter(pl.col("evidence") != 0))
+    tmp = path.with_suffix(".tmp")
+    table.write_parquet(tmp)
+    tmp.replace(path)
+    return table
+
+
+def zipf_of_rank(rank: int) -> float:
+    """The Zipf frequency of the English word at `rank` (e.g. 50,000), to express a top-N lexicon."""
+    table = wordfreq_table("en").sort("zipf", descending=True)
+    return float(table["zipf"][min(rank, table.height) - 1]) if rank > 0 else math.inf
