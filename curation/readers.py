@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -183,7 +184,8 @@ class CsvReader(Reader):
         bad_rows: list[dict] = []
 
         def on_invalid_row(row: pacsv.InvalidRow) -> str:
-            bad_rows.append({SOURCE_ROW: (row.number or 0) - 2,
+            # pyarrow cannot number lines when values may hold newlines; the raw row is kept instead
+            bad_rows.append({SOURCE_ROW: row.number - 2 if row.number is not None else None,
                              REJECT_DETAIL: f"expected {len(header)} fields, got {row.actual_columns}: "
                                             f"{row.text[:300]}"})
             return "skip"
@@ -194,7 +196,7 @@ class CsvReader(Reader):
             convert_options=pacsv.ConvertOptions(column_types={c: pa.binary() for c in header}))
         offset = 0
         for record_batch in reader:
-            frame = self._decode(pl.from_arrow(record_batch))
+            frame = self._decode(record_batch)
             yield self._finish(frame, self.path, offset)
             offset += frame.height
         if bad_rows:
@@ -209,14 +211,32 @@ class CsvReader(Reader):
             raise InputError("cannot read the CSV header", path=str(self.path), row=0) from None
 
     @staticmethod
-    def _decode(frame: pl.DataFrame) -> pl.DataFrame:
-        decoded = frame.with_columns(pl.col(pl.Binary).cast(pl.Utf8, strict=False))
-        broken = pl.any_horizontal([decoded[c].is_null() & frame[c].is_not_null()
-                                    for c in frame.columns]) if frame.columns else pl.lit(False)
-        return decoded.with_columns(
-            pl.when(broken).then(pl.lit("undecodable_bytes")).otherwise(None).alias(REJECT_REASON),
-            pl.when(broken).then(pl.lit("read")).otherwise(None).alias(REJECT_STAGE),
-            pl.when(broken).then(pl.lit("invalid UTF-8 in this row")).otherwise(None).alias(REJECT_DETAIL))
+    def _decode(batch: pa.RecordBatch) -> pl.DataFrame:
+        """Bytes -> text; a row with invalid UTF-8 in any field is marked `undecodable_bytes`."""
+        columns, broken = {}, np.zeros(batch.num_rows, dtype=bool)
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            try:
+                columns[name] = column.cast(pa.string())
+            except pa.ArrowInvalid:
+                values = [decode_or_none(v) for v in column.to_pylist()]
+                broken |= np.array([v is BROKEN for v in values])
+                columns[name] = pa.array([None if v is BROKEN else v for v in values], pa.string())
+        frame = pl.from_arrow(pa.table(columns))
+        reason = pl.when(pl.Series(broken))
+        return frame.with_columns(
+            reason.then(pl.lit("undecodable_bytes")).otherwise(None).alias(REJECT_REASON),
+            reason.then(pl.lit("read")).otherwise(None).alias(REJECT_STAGE),
+            reason.then(pl.lit("invalid UTF-8 in this row")).otherwise(None).alias(REJECT_DETAIL))
+
+
+BROKEN = object()
+
+
+def decode_or_none(value: bytes | None) -> str | None | object:
+    try:
+        return None if value is None else value.decode("utf-8")
+    except UnicodeDecodeError:
+        return BROKEN
 
 
 class JsonlReader(Reader):

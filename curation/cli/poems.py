@@ -32,16 +32,20 @@ def clean(
                                                "Parquet file/folder, or a Hugging Face dataset (hf:ID)")],
     out: Annotated[Path, typer.Option("--out", help="Output folder: kept/, rejected/, manifest.json")],
     lexicon_threshold: Annotated[float | None, typer.Option(
-        help="English lexicon cut-off: Zipf frequency for wordfreq (default 3.0), raw count for --lexicon "
-             "(default 100000)")] = None,
+        help="English lexicon cut-off: Zipf frequency for wordfreq (default 2.0, about 96k words), raw "
+             "count for --lexicon (default 100000)")] = None,
     lexicon: Annotated[Path | None, typer.Option(help="A word,count CSV to use instead of wordfreq")] = None,
-    min_english: Annotated[float, typer.Option(help="Share of words in the lexicon needed to keep")] = 0.8,
+    min_english: Annotated[float | None, typer.Option(
+        help="Share of words in the lexicon needed to keep (default 0.75; 0.8 with --english-mode share)"),
+    ] = None,
     min_evidence: Annotated[float, typer.Option(
-        help="Mean per-word English-vs-other-language evidence needed (mode share+evidence)")] = 0.0,
+        help="Mean per-word English-vs-other-language evidence needed (mode share+evidence)")] = -0.75,
     english_mode: Annotated[str, typer.Option(
         help="share (the seed's rule) or share+evidence")] = "share+evidence",
+    drop_duplicates: Annotated[bool, typer.Option(
+        help="Reject exact duplicates instead of marking them (duplicate_of)")] = False,
     drop_near_duplicates: Annotated[bool, typer.Option(
-        help="Reject near duplicates instead of marking them")] = False,
+        help="Reject near duplicates instead of marking them (near_duplicate_of)")] = False,
     text_column: Annotated[str, typer.Option(help="Column holding the poem text")] = "text",
     batch_size: Annotated[int, typer.Option(help="Rows per batch")] = 2_000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
@@ -52,14 +56,18 @@ def clean(
     from curation.readers import open_reader
     from filters.poems import EnglishFilter, FormCategory, MarkDuplicates, StripFooter
 
-    threshold = lexicon_threshold if lexicon_threshold is not None else (100_000 if lexicon else 3.0)
+    threshold = lexicon_threshold if lexicon_threshold is not None else (100_000 if lexicon else 2.0)
+    if min_english is None:
+        min_english = 0.8 if english_mode == "share" else 0.75
     english = EnglishFilter(min_zipf=threshold, min_count=threshold, lexicon_csv=lexicon,
                             min_share=min_english, min_evidence=min_evidence, mode=english_mode)
     reader = open_reader(input_path, text_column=text_column, batch_size=batch_size)
-    stages = [StripFooter(), english, FormCategory(), MarkDuplicates(drop_near=drop_near_duplicates)]
+    dedup = MarkDuplicates(drop_exact=drop_duplicates, drop_near=drop_near_duplicates)
+    stages = [StripFooter(), english, FormCategory(), dedup]
     params = {"lexicon": str(lexicon) if lexicon else "wordfreq:en", "lexicon_threshold": threshold,
               "min_english": min_english, "min_evidence": min_evidence, "english_mode": english_mode,
-              "drop_near_duplicates": drop_near_duplicates, "text_column": text_column}
+              "drop_duplicates": drop_duplicates, "drop_near_duplicates": drop_near_duplicates,
+              "text_column": text_column}
     manifest = run(reader, stages, out, command="poems clean", params=params, progress=not as_json)
     if as_json:
         typer.echo(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))

@@ -1,9 +1,10 @@
 """Exact and near-duplicate poems, marked rather than dropped silently.
 
 Exact duplicates share a hash of the normalised text (lower case, letters and digits only, single
-spaces); every copy after the first is rejected as `exact_duplicate` with the first copy's row id.
-Near duplicates are found with MinHash over word 5-grams and LSH (datasketch) at a Jaccard
-threshold; they are annotated with `near_duplicate_of` and kept unless `drop_near` is set.
+spaces); every copy after the first gets `duplicate_of` = the first copy's row id. Near duplicates
+are found with MinHash over word 5-grams and LSH (datasketch) at a Jaccard threshold and get
+`near_duplicate_of`. Both are kept (the same poem filed under two forms is both forms' poem)
+unless `drop_exact` / `drop_near` turn them into rejections.
 State is kept across batches, so duplicates are found across the whole run.
 """
 
@@ -32,6 +33,7 @@ class MarkDuplicates:
     threshold: float = 0.8
     num_perm: int = 64
     shingle_size: int = 5
+    drop_exact: bool = False
     drop_near: bool = False
     seed: int = 1
     reads: tuple[str, ...] = ("text", "row_id")
@@ -45,8 +47,9 @@ class MarkDuplicates:
         batch = batch.with_columns(NORMALISED.hash(seed=self.seed).alias("text_hash"))
         batch = batch.with_columns(duplicate_of=pl.Series(self._exact_duplicates(batch), dtype=pl.Utf8))
         batch = batch.with_columns(near_duplicate_of=pl.Series(self._near_duplicates(batch), dtype=pl.Utf8))
-        batch = reject_where(batch, pl.col("duplicate_of").is_not_null(), "exact_duplicate",
-                             pl.concat_str(pl.lit("same text as "), pl.col("duplicate_of")))
+        if self.drop_exact:
+            batch = reject_where(batch, pl.col("duplicate_of").is_not_null(), "exact_duplicate",
+                                 pl.concat_str(pl.lit("same text as "), pl.col("duplicate_of")))
         if self.drop_near:
             batch = reject_where(batch, pl.col("near_duplicate_of").is_not_null(), "near_duplicate",
                                  pl.concat_str(pl.lit("near copy of "), pl.col("near_duplicate_of")))

@@ -1,6 +1,7 @@
 """Strip copyright footers and trailing author notes from poems, keeping what was removed.
 
-- Copyright: everything from the first line that begins with `©`, `(c)` or `Copyright` on.
+- Copyright: everything from the first line that holds `©` or begins with `(c)` or `Copyright`
+  on; when that line is the title line (the first), only that line.
 - Separators: lines of spaced dashes (`- - - - -`) are removed. The text after the last one is an
   author note when the separator is headed by `About...` or `...:` lines, or when it is the only
   separator in the body and what follows is shorter than what precedes it. A separator under the
@@ -16,7 +17,9 @@ import polars as pl
 
 from curation.stage import reject_where
 
-COPYRIGHT_FOOTER = r"(?ims)^[ \t]*(?:©|\(c\)|copyright\b).*\z"
+COPYRIGHT_LINE = r"[^\n]*©|[ \t]*\(c\)|[ \t]*copyright"
+COPYRIGHT_FOOTER = rf"(?ims)^(?:{COPYRIGHT_LINE}).*\z"
+COPYRIGHT_TITLE = rf"(?i)\A\s*(?:{COPYRIGHT_LINE})[^\n]*(?:\n|\z)"
 SEPARATOR_LINE = re.compile(r"(?m)^[ \t]*-(?:[ \t]+-){2,}")
 NOTE_HEADER = re.compile(r"^\s*(?:about\b.*|.*:\s*)$", re.IGNORECASE)
 
@@ -52,16 +55,20 @@ class StripFooter:
     adds: tuple[str, ...] = ("text", "removed_text")
 
     def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
+        title = pl.col("text").str.extract(f"({COPYRIGHT_TITLE})", 1)
+        batch = batch.with_columns(pl.col("text").str.strip_prefix(title.fill_null("")),
+                                   title.alias("title_note"))
         footer = pl.col("text").str.extract(f"({COPYRIGHT_FOOTER})", 1)
         batch = batch.with_columns(pl.col("text").str.strip_suffix(footer.fill_null("")),
-                                   footer.alias("footer"))
+                                   pl.concat_str("title_note", footer, separator="\n", ignore_nulls=True)
+                                   .alias("footer"))
         has_separator = pl.col("text").str.contains(SEPARATOR_LINE.pattern, literal=False)
         split = pl.when(has_separator).then(pl.col("text").map_elements(_split_struct, return_dtype=SPLIT))
         batch = batch.with_columns(split.alias("split")).with_columns(
             pl.coalesce(pl.col("split").struct.field("poem"), "text").str.strip_chars().alias("text"),
             pl.concat_str(pl.col("split").struct.field("note"), "footer", separator="\n", ignore_nulls=True)
             .str.strip_chars().replace("", None).alias("removed_text"),
-        ).drop("split", "footer")
+        ).drop("split", "footer", "title_note")
         return reject_where(batch, pl.col("text").str.len_chars() == 0, "empty_text")
 
 

@@ -11,10 +11,12 @@ import os
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from curation.errors import InputError
 
+HASH_SEED = 20_241_122
 EVIDENCE_FLOOR_ZIPF = 1.0  # wordfreq's lists stop near here; unseen words get this frequency
 
 
@@ -100,6 +102,22 @@ def language_evidence() -> pl.DataFrame:
     table.write_parquet(tmp)
     tmp.replace(path)
     return table
+
+
+class HashedLookup:
+    """Look up many words at once in a large (word, value) table: words are hashed to 64 bits
+    and found by binary search in numpy, which avoids hashing millions of rows per batch."""
+
+    def __init__(self, table: pl.DataFrame, key: str, value: str) -> None:
+        hashed = table.select(pl.col(key).hash(seed=HASH_SEED).alias("h"), value).sort("h")
+        self.hashes = hashed["h"].to_numpy()
+        self.values = hashed[value].to_numpy()
+
+    def __call__(self, words: pl.Series) -> pl.Series:
+        hashes = words.hash(seed=HASH_SEED).to_numpy()
+        position = np.searchsorted(self.hashes, hashes).clip(0, len(self.hashes) - 1)
+        found = self.hashes[position] == hashes
+        return pl.Series(words.name, np.where(found, self.values[position], np.nan)).fill_nan(None)
 
 
 def zipf_of_rank(rank: int) -> float:

@@ -1,0 +1,82 @@
+import json
+from dataclasses import dataclass
+
+import polars as pl
+import pytest
+
+from curation.engine import run
+from curation.errors import StageError
+from curation.stage import as_batched_map, reject_where
+from curation.writers import read_shards
+
+
+@dataclass
+class DropShort:
+    min_words: int = 3
+    name: str = "drop_short"
+    reads: tuple[str, ...] = ("text",)
+    adds: tuple[str, ...] = ("words",)
+
+    def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
+        batch = batch.with_columns(pl.col("text").str.split(" ").list.len().alias("words"))
+        return reject_where(batch, pl.col("words") < self.min_words, "too_short")
+
+
+@dataclass
+class DropLetter:
+    letter: str = "x"
+    name: str = "drop_letter"
+    reads: tuple[str, ...] = ("text",)
+    adds: tuple[str, ...] = ()
+
+    def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
+        return reject_where(batch, pl.col("text").str.contains(self.letter), f"has_{self.letter}")
+
+
+def batches():
+    yield pl.DataFrame({"row_id": ["a", "b", "c"], "text": ["one two three", "x y", "four five six x"]})
+    yield pl.DataFrame({"row_id": ["d", "e"], "text": ["seven eight nine", "ten"]})
+
+
+def test_run_routes_rejects_and_balances(tmp_path):
+    manifest = run(batches(), [DropShort(), DropLetter()], tmp_path, progress=False)
+
+    kept = read_shards(tmp_path / "kept")
+    rejected = read_shards(tmp_path / "rejected")
+    assert sorted(kept["row_id"]) == ["a", "d"]
+    assert dict(zip(rejected["row_id"], rejected["reject_reason"], strict=True)) == {
+        "b": "too_short", "e": "too_short", "c": "has_x"}
+    assert set(rejected["reject_stage"]) == {"drop_short", "drop_letter"}
+    assert manifest.balanced
+    stages = {s["name"]: s for s in json.loads((tmp_path / "manifest.json").read_text())["stages"]}
+    assert stages["drop_short"] == {"name": "drop_short", "rows_in": 5, "kept": 3, "rejected": 2,
+                                    "reasons": {"too_short": 2}}
+    assert stages["drop_letter"]["rows_in"] == 3
+
+
+def test_missing_column_is_named_up_front(tmp_path):
+    frames = [pl.DataFrame({"row_id": ["a"], "body": ["no text column"]})]
+    with pytest.raises(StageError, match=r"stage 'drop_short' needs column\(s\) \['text'\]"):
+        run(frames, [DropShort()], tmp_path, progress=False)
+
+
+def test_a_stage_that_drops_rows_is_refused(tmp_path):
+    @dataclass
+    class Dropper:
+        name: str = "dropper"
+        reads: tuple[str, ...] = ()
+        adds: tuple[str, ...] = ()
+
+        def __call__(self, batch):
+            return batch.head(1)
+
+    with pytest.raises(StageError, match="never drop them"):
+        run(batches(), [Dropper()], tmp_path, progress=False)
+
+
+def test_same_stage_runs_under_datasets_map():
+    datasets = pytest.importorskip("datasets")
+    data = datasets.Dataset.from_dict({"row_id": ["a", "b"], "text": ["one two three", "x"]})
+    mapped = data.map(as_batched_map(DropShort()), batched=True)
+    assert mapped["reject_reason"] == [None, "too_short"]
+    assert mapped["words"] == [3, 1]

@@ -1,0 +1,83 @@
+import polars as pl
+import pytest
+
+from curation.engine import run
+from curation.errors import InputError
+from curation.readers import open_reader, parse_kaggle_file_name
+from curation.writers import read_shards
+
+
+def collect(reader) -> pl.DataFrame:
+    return pl.concat(list(reader.batches()), how="diagonal_relaxed")
+
+
+def test_kaggle_file_names_give_title_and_author():
+    assert parse_kaggle_file_name("SonnetPoemsAMemoryFromASonnetSequencePoembyRupertBrooke.txt") == (
+        "A Memory From A Sonnet Sequence", "Rupert Brooke")
+
+
+def test_kaggle_layout_reads_form_from_folder(tmp_path):
+    (tmp_path / "forms" / "haiku").mkdir(parents=True)
+    (tmp_path / "forms" / "haiku" / "HaikuPoemsOldPondPoembyBasho.txt").write_text("an old pond\n")
+    (tmp_path / "forms" / "haiku" / "HaikuPoemsBrokenPoembyNobody.txt").write_bytes(b"caf\xe9 \xff\n")
+    rows = collect(open_reader(tmp_path)).sort("row_id")
+    assert rows["form"].to_list() == ["haiku", "haiku"]
+    assert rows["author"].to_list() == ["Nobody", "Basho"]
+    assert rows["reject_reason"].to_list() == ["undecodable_bytes", None]
+
+
+def test_csv_bad_rows_are_rejected_not_fatal(tmp_path):
+    path = tmp_path / "poems.csv"
+    path.write_bytes(b'id,text\n1,"a fine line"\n2,"bad \xff bytes"\n3,"too","many","fields"\n4,"last"\n')
+    manifest = run(open_reader(path), [], tmp_path / "out", progress=False)
+    rejected = read_shards(tmp_path / "out" / "rejected")
+    reasons = dict(zip(rejected["reject_reason"], rejected["reject_detail"], strict=True))
+    assert set(reasons) == {"undecodable_bytes", "malformed_row"}
+    assert "too" in reasons["malformed_row"]
+    assert read_shards(tmp_path / "out" / "kept")["text"].to_list() == ["a fine line", "last"]
+    assert manifest.balanced and manifest.rows_in == 4
+
+
+def test_jsonl_malformed_line_is_rejected_with_raw_text(tmp_path):
+    path = tmp_path / "poems.jsonl"
+    path.write_text('{"text": "first"}\n{"text": broken\n{"text": "third"}\n')
+    rows = collect(open_reader(path))
+    bad = rows.filter(pl.col("reject_reason").is_not_null())
+    assert bad["reject_reason"].to_list() == ["malformed_json"]
+    assert bad["source_row"].to_list() == [1]
+    assert "broken" in bad["reject_detail"][0]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty file"),
+    (b'{"body": "no text"}\n', "no 'text' column"),
+])
+def test_whole_file_problems_name_the_file(tmp_path, content, message):
+    path = tmp_path / "poems.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as error:
+        collect(open_reader(path))
+    assert str(path) in str(error.value)
+
+
+def test_truncated_parquet_names_the_file(tmp_path):
+    path = tmp_path / "poems.parquet"
+    pl.DataFrame({"text": ["a poem"] * 1000}).write_parquet(path)
+    path.write_bytes(path.read_bytes()[:-200])
+    with pytest.raises(InputError, match="poems.parquet.*not a readable Parquet file"):
+        collect(open_reader(path))
+
+
+def test_text_column_can_be_chosen(tmp_path):
+    path = tmp_path / "poems.parquet"
+    pl.DataFrame({"poem": ["one", "two"]}).write_parquet(path)
+    rows = collect(open_reader(path, text_column="poem"))
+    assert rows["text"].to_list() == ["one", "two"]
+
+
+def test_hugging_face_dataset_folder_is_streamed(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    datasets.Dataset.from_dict({"text": ["one", "two", "three"]}).save_to_disk(tmp_path / "ds")
+    rows = collect(open_reader(tmp_path / "ds", batch_size=2))
+    assert rows["text"].to_list() == ["one", "two", "three"]
+    assert rows["source_row"].to_list() == [0, 1, 2]

@@ -1,0 +1,52 @@
+import polars as pl
+import pytest
+
+from filters.poems.english import EnglishFilter
+
+
+@pytest.fixture(scope="module")
+def english() -> EnglishFilter:
+    return EnglishFilter()
+
+
+def decide(english: EnglishFilter, *texts: str) -> list[str | None]:
+    return english(pl.DataFrame({"text": list(texts)}))["reject_reason"].to_list()
+
+
+def test_english_poems_pass(english):
+    assert decide(english, "Somewhile before the dawn I rose, and stept\nSoftly along the dim way to your room",
+                  "I knelt there; till your waking fingers crept About my head, and held it.") == [None, None]
+
+
+@pytest.mark.parametrize("text", [
+    "Ne vous étonnez pas, objets sacrés et doux, si quelqu'air de tristesse obscurcit mon visage.",
+    "Nazakat husn se mashroot hoti gar zamane main, to ye muflis pre paker na bikte aane aane main.",
+    "आज अपने ही खटकने लग गए रिश्ते नाज़ुक थे चटकने लग गए",
+    "月朗星稀，泉边弄琴，酬诗友，谢知音",
+    "ความรักคือสิ่งสวยงาม และเป็นความสุขของชีวิต",
+    "Die son skyn helder oor die berge en die wind waai sag deur die bome.",
+    "Ọmọ náà ń sùn lórí ibùsùn rẹ̀ ní alẹ́ yìí.",
+    "12345 ... !!!",
+])
+def test_non_english_is_rejected(english, text):
+    assert decide(english, text) == ["not_english"]
+
+
+def test_scores_are_added_and_explained(english):
+    out = english(pl.DataFrame({"text": ["Ne vous étonnez pas, objets sacrés et doux"]}))
+    assert set(english.adds) <= set(out.columns)
+    assert out["reject_detail"][0].startswith("share=")
+
+
+def test_seed_share_rule_is_available_as_a_mode():
+    seed = EnglishFilter(mode="share", min_share=0.8, min_zipf=2.55)
+    out = seed(pl.DataFrame({"text": ["the cat sat on the mat", "le chat est sur le tapis ce soir"]}))
+    assert out["reject_reason"].to_list() == [None, "not_english"]
+
+
+def test_a_user_word_count_csv_can_be_the_lexicon(tmp_path):
+    path = tmp_path / "words.csv"
+    path.write_text("word,count\ncat,500000\nsat,400000\nthe,900000\non,800000\nmat,50\n")
+    english = EnglishFilter(lexicon_csv=path, min_count=100_000, mode="share", min_share=0.8)
+    out = english(pl.DataFrame({"text": ["the cat sat on the mat", "the mat mat mat"]}))
+    assert out["english_share"].to_list() == pytest.approx([5 / 6, 1 / 4])
