@@ -19,9 +19,13 @@ err_console = Console(stderr=True)
 
 
 def _register() -> None:
-    from curation.cli import poems
+    from curation.cli import align, judge, likes, poems
 
     poems_app.command("clean")(poems.clean)
+    poems_app.command("score")(judge.score)
+    poems_app.command("agreement")(judge.agreement)
+    app.add_typer(likes.app, name="likes")
+    app.add_typer(align.app, name="align")
 
 
 _register()

@@ -1,0 +1,236 @@
+"""`curate likes ...`: target transforms in like space, and the like-count regressor.
+
+Training, evaluation and scoring import torch and `trainers` inside their functions only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from curation.errors import InputError
+
+app = typer.Typer(help="Like counts: target transforms, error simulation, the like regressor.",
+                  no_args_is_help=True)
+console = Console()
+
+TRANSFORMS_OPTION = typer.Option(["log1p", "sqrt*log", "cbrt*log"], "--transform", "-t",
+                                 help="Transform(s) to compare (repeat the option).")
+
+
+@app.command("simulate-error")
+def simulate_error(
+    relative_error: float = typer.Option(0.10, help="Constant relative error in transformed space."),
+    low: float = typer.Option(200.0, help="Focused band: lowest like count."),
+    high: float = typer.Option(20_000.0, help="Focused band: highest like count."),
+    global_low: float = typer.Option(1.0, help="Global range: lowest like count."),
+    global_high: float = typer.Option(100_000.0, help="Global range: highest like count."),
+    points: int = typer.Option(100, help="Evenly spaced grid points per range."),
+    transforms: list[str] = TRANSFORMS_OPTION,
+    plot: Path | None = typer.Option(Path("likes_error_simulation.png"), help="PNG of the curves."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Map a constant +-error in transformed space back to likes; average |error| per range."""
+    from curation.likes import error_table, plot_error_curves
+
+    ranges = {"global": (global_low, global_high), "focused": (low, high)}
+    table = error_table(tuple(transforms), relative_error, points, ranges)
+    summary = {label: {name: round(curve.mean_abs_error, 2) for name, curve in curves.items()}
+               for label, curves in table.items()}
+    if plot is not None:
+        plot_error_curves(table, plot, relative_error)
+    if as_json:
+        print(json.dumps({"relative_error": relative_error, "points": points, "ranges": ranges,
+                          "mean_abs_error": summary, "plot": str(plot) if plot else None}))
+        return
+    out = Table(title=f"Mean |like error| under +-{relative_error:.0%} transformed-space error")
+    out.add_column("transform")
+    for label, (lo, hi) in ranges.items():
+        out.add_column(f"{label} {lo:,.0f}-{hi:,.0f}", justify="right")
+    for name in transforms:
+        out.add_row(name, *[f"{summary[label][name]:,.2f}" for label in ranges])
+    console.print(out)
+    if plot is not None:
+        console.print(f"curves: {plot}")
+
+
+@app.command("describe")
+def describe(
+    data: Path = typer.Argument(..., help="Parquet, CSV, JSON or JSONL file with a like-count column."),
+    column: str = typer.Option("like_count", help="Like-count column."),
+    transforms: list[str] = TRANSFORMS_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Distribution of raw and transformed like counts (count, mean, std, min, quartiles, max)."""
+    from curation.likes import describe_likes, read_like_column
+
+    likes = read_like_column(data, column).to_numpy()
+    if len(likes) == 0:
+        raise InputError("no like counts (every value is null)", path=str(data), field=column)
+    stats = describe_likes(likes, tuple(transforms))
+    if as_json:
+        print(json.dumps(stats))
+        return
+    out = Table(title=f"{data.name}: {column}")
+    out.add_column("statistic")
+    for name in stats:
+        out.add_column(name, justify="right")
+    for stat in next(iter(stats.values())):
+        out.add_row(stat, *[f"{stats[name][stat]:,.2f}" for name in stats])
+    console.print(out)
+
+
+@app.command("train")
+def train(
+    data: str = typer.Argument(..., help="Parquet file/folder or HF dataset name (image + like columns)."),
+    out_dir: Path = typer.Option(..., "--out", help="Run folder: checkpoints, logs, train_config.json."),
+    backbone: str = typer.Option("google/siglip2-base-patch16-224",
+                                 help="Hub name (SigLIP/SigLIP2/DINOv2/CLIP) or open_clip:ARCH/TAG."),
+    transform: str = typer.Option("cbrt*log", help="Target transform."),
+    loss: str = typer.Option("mse", help="mse | huber | band-mse."),
+    huber_delta: float = typer.Option(1.0, help="Huber transition point (transformed units)."),
+    band_weights: str = typer.Option("1,1,2,4", help="band-mse weights for 0-200,200-2k,2k-20k,20k+ likes."),
+    rank_weight: float = typer.Option(0.0, help="Weight of the pairwise ranking term (0 = off)."),
+    head: str = typer.Option("linear", help="linear | mlp (LAION aesthetic-predictor MLP)."),
+    freeze_backbone: bool = typer.Option(False, help="Probe mode: train the head only."),
+    image_column: str = typer.Option("image"), like_column: str = typer.Option("like_count"),
+    image_size: int = typer.Option(224), batch_size: int = typer.Option(64, help="Per-device micro-batch."),
+    grad_accum: int = typer.Option(1), max_steps: int = typer.Option(1000), lr: float = typer.Option(1e-5),
+    head_lr: float | None = typer.Option(None), warmup_steps: int = typer.Option(100),
+    checkpoint_every: int = typer.Option(500), keep_steps: str = typer.Option("", help="e.g. 9600,22000"),
+    compile: bool = typer.Option(False, help="torch.compile the model."),
+    num_workers: int = typer.Option(8), seed: int = typer.Option(0),
+    resume: bool = typer.Option(True, help="Resume from the newest checkpoint in --out."),
+) -> None:
+    """Train the like regressor (bf16 + fused AdamW on CUDA; `torchrun` for several GPUs)."""
+    from trainers.losses import LossConfig
+    from trainers.model import RegressorConfig
+    from trainers.train import TrainConfig
+    from trainers.train import train as run_training
+
+    config = TrainConfig(
+        data=data, out_dir=out_dir, image_column=image_column, like_column=like_column,
+        model=RegressorConfig(backbone=backbone, transform=transform, head=head,
+                              freeze_backbone=freeze_backbone, image_size=image_size),
+        loss=LossConfig(loss, huber_delta, _floats(band_weights), rank_weight),
+        batch_size=batch_size, grad_accum=grad_accum, max_steps=max_steps, lr=lr, head_lr=head_lr,
+        warmup_steps=warmup_steps, checkpoint_every=checkpoint_every, compile=compile,
+        keep_steps=tuple(int(s) for s in _floats(keep_steps)), num_workers=num_workers, seed=seed,
+        resume=resume)
+    summary = run_training(config)
+    console.print(f"done: step {summary['step']}, loss {summary['loss']:.4g}, {summary['checkpoint']}")
+
+
+@app.command("evaluate")
+def evaluate(
+    data: str = typer.Argument(..., help="Parquet file/folder or HF dataset name."),
+    model: Path = typer.Option(..., help="Exported model folder, or a training checkpoint folder."),
+    out_dir: Path = typer.Option(Path("likes_eval"), "--out", help="metrics.json and plots go here."),
+    export_to: Path | None = typer.Option(None, help="Also export the model here, card included."),
+    image_column: str = typer.Option("image"), like_column: str = typer.Option("like_count"),
+    batch_size: int = typer.Option(64), num_workers: int = typer.Option(4),
+    device: str | None = typer.Option(None),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Evaluate in like space: RMSE, per-band errors, sums, Spearman, precision@k (JSON + PNG)."""
+    import torch
+
+    from trainers.data import LikeImageStream, make_loader
+    from trainers.evaluate import like_space_metrics, predict, write_report
+    from trainers.export import export_regressor
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    regressor = _load_model(model, device)
+    stream = LikeImageStream(data, image_column=image_column, like_column=like_column,
+                             transform=regressor.config.transform, image_size=regressor.config.image_size)
+    pred, target = predict(regressor, make_loader(stream, batch_size, num_workers), device)
+    metrics = like_space_metrics(pred, target, regressor.config.transform)
+    paths = write_report(metrics, pred, target, out_dir)
+    if export_to is not None:
+        export_regressor(regressor, export_to, metrics)
+    if as_json:
+        print(json.dumps(metrics))
+        return
+    out = Table(title=f"{metrics['n']:,} posts: RMSE {metrics['rmse']:.3f} ({metrics['transform']}), "
+                      f"Spearman {metrics['spearman']:.3f}")
+    for column in ("like band", "n", "mean abs error", "mean signed error"):
+        out.add_column(column, justify="right")
+    for band, row in metrics["bands"].items():
+        out.add_row(band, f"{row['n']:,}", f"{row['mean_abs_error']:,.1f}",
+                    f"{row['mean_signed_error']:,.1f}")
+    console.print(out)
+    console.print(f"sum of predicted / true likes: {metrics['sum_pred_likes']:,.0f} / "
+                  f"{metrics['sum_true_likes']:,.0f}; report: {paths[0].parent}")
+
+
+@app.command("score")
+def score(
+    images: list[Path] = typer.Argument(..., help="Image files or folders."),
+    model: Path = typer.Option(..., help="Exported model folder."),
+    batch_size: int = typer.Option(32), device: str | None = typer.Option(None),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per image."),
+) -> None:
+    """Print predicted likes and transformed scores for images."""
+    import torch
+
+    from trainers.evaluate import to_likes
+    from trainers.export import images_to_tensor, load_regressor
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    regressor = load_regressor(model, device)
+    files = _image_files(images)
+    scores: list[float] = []
+    with torch.no_grad():
+        for start in range(0, len(files), batch_size):
+            pixels = images_to_tensor(files[start:start + batch_size], regressor.config.image_size)
+            scores += regressor(pixels.to(device)).float().cpu().tolist()
+    likes = to_likes(scores, regressor.config.transform)
+    if as_json:
+        for path, value, like in zip(files, scores, likes, strict=True):
+            print(json.dumps({"image": str(path), "score": value, "likes": float(like)}))
+        return
+    out = Table(title=f"{regressor.config.transform} scores")
+    for column in ("image", "score", "predicted likes"):
+        out.add_column(column, justify="right" if column != "image" else "left")
+    for path, value, like in zip(files, scores, likes, strict=True):
+        out.add_row(str(path), f"{value:.3f}", f"{like:,.0f}")
+    console.print(out)
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif"}
+
+
+def _image_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise InputError("no such image file or folder", path=str(path))
+    if not files:
+        raise InputError("no images found", path=", ".join(map(str, paths)))
+    return files
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(part) for part in text.split(",") if part.strip())
+
+
+def _load_model(path: Path, device: str):
+    """An exported folder (config.json), or a training checkpoint (state.json)."""
+    from trainers.checkpoint import load_checkpoint
+    from trainers.export import load_regressor
+    from trainers.model import LikeRegressor, RegressorConfig
+
+    if (path / "state.json").exists():
+        state = json.loads((path / "state.json").read_text())
+        regressor = LikeRegressor(RegressorConfig.from_dict(state["model"]), pretrained=False)
+        load_checkpoint(path, regressor, None)
+        return regressor.to(device).eval()
+    return load_regressor(path, device)

@@ -1,0 +1,1 @@
+"""Real local services for tests and benchmarks (nothing here is a mock: they speak real protocols)."""

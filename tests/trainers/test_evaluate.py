@@ -1,0 +1,58 @@
+"""Like-space evaluation on known predictions, and `curate likes evaluate` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_backbone_config
+from typer.testing import CliRunner
+
+from curation.cli.likes import app
+from curation.transforms import get_transform
+from trainers.evaluate import like_space_metrics, precision_at_k
+from trainers.export import export_regressor
+from trainers.model import LikeRegressor, RegressorConfig
+
+
+def test_per_band_errors_are_measured_in_likes():
+    t = get_transform("log1p")
+    true = np.array([100.0, 1_000.0, 5_000.0, 50_000.0])
+    pred = np.array([150.0, 900.0, 2_500.0, 50_000.0])
+    metrics = like_space_metrics(t.forward(pred), t.forward(true), "log1p", ks=(1, 2))
+    bands = metrics["bands"]
+    assert bands["0-200"]["mean_signed_error"] == pytest.approx(50.0)
+    assert bands["200-2,000"]["mean_abs_error"] == pytest.approx(100.0)
+    assert bands["2,000-20,000"]["mean_signed_error"] == pytest.approx(-2_500.0)
+    assert bands["20,000+"]["n"] == 1
+    assert metrics["sum_pred_likes"] == pytest.approx(pred.sum())
+    assert metrics["spearman"] == pytest.approx(1.0)
+    assert metrics["precision_at_k"] == {"1": 1.0, "2": 1.0}
+
+
+def test_predictions_below_f0_count_as_zero_likes():
+    metrics = like_space_metrics(np.array([0.5, 3.0]), np.array([2.5, 3.0]), "cbrt*log")
+    assert metrics["bands"]["0-200"]["n"] == 2 and metrics["sum_pred_likes"] >= 0
+
+
+def test_precision_at_k_counts_top_k_overlap():
+    assert precision_at_k(np.array([4, 3, 2, 1]), np.array([1, 2, 3, 4]), 2) == 0.0
+    assert precision_at_k(np.array([4, 1, 3, 2]), np.array([4, 3, 2, 1]), 2) == 0.5
+
+
+def test_evaluate_cli_writes_metrics_plots_and_an_export(image_parquet, tmp_path):
+    torch.manual_seed(0)
+    model = LikeRegressor(RegressorConfig(backbone="tiny", backbone_config=tiny_backbone_config("siglip"),
+                                          image_size=32, transform="log1p", head_bias=6.0))
+    folder = export_regressor(model, tmp_path / "model")
+    result = CliRunner().invoke(app, ["evaluate", str(image_parquet), "--model", str(folder), "--out",
+                                      str(tmp_path / "eval"), "--export-to", str(tmp_path / "card"),
+                                      "--num-workers", "0", "--json"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output)
+    assert metrics["n"] == 32 and sum(b["n"] for b in metrics["bands"].values()) == 32
+    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["rmse"] == metrics["rmse"]
+    assert (tmp_path / "eval" / "residual_by_band.png").stat().st_size > 1000
+    assert "| like band |" in (tmp_path / "card" / "README.md").read_text()

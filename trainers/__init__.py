@@ -1,0 +1,1 @@
+"""The like-count regressor: model, streaming data, losses, training loop, evaluation, export."""

@@ -1,0 +1,195 @@
+"""The training loop, nanoGPT style: one readable function, bf16 autocast and fused AdamW on CUDA,
+warm-up + cosine learning rate, gradient clipping and accumulation, optional torch.compile,
+safetensors checkpoints with exact resume, and DDP when launched by `torchrun` (WORLD_SIZE > 1).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+
+from trainers.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint
+from trainers.data import LikeImageStream, make_loader
+from trainers.losses import LossConfig, RegressionLoss
+from trainers.model import LikeRegressor, RegressorConfig
+
+console = Console(stderr=True)
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out_dir: Path
+    model: RegressorConfig = field(default_factory=RegressorConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    pretrained: bool = True
+    image_column: str = "image"
+    like_column: str = "like_count"
+    batch_size: int = 64
+    grad_accum: int = 1
+    max_steps: int = 1000
+    lr: float = 1e-5
+    head_lr: float | None = None
+    min_lr: float = 1e-6
+    warmup_steps: int = 100
+    weight_decay: float = 0.05
+    grad_clip: float = 1.0
+    checkpoint_every: int = 500
+    keep_steps: tuple[int, ...] = ()
+    keep_last: int = 1
+    resume: bool = True
+    compile: bool = False
+    device: str | None = None
+    num_workers: int = 4
+    shuffle_buffer: int = 1024
+    seed: int = 0
+    log_every: int = 10
+    crop: bool = False
+    init_head_bias: bool = True
+
+
+def lr_at(step: int, config: TrainConfig, base_lr: float) -> float:
+    """Linear warm-up to base_lr, then cosine decay to min_lr at max_steps."""
+    if step < config.warmup_steps:
+        return base_lr * (step + 1) / config.warmup_steps
+    progress = min(1.0, (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps))
+    return config.min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (base_lr - config.min_lr)
+
+
+def make_optimizer(model: LikeRegressor, config: TrainConfig, fused: bool) -> torch.optim.AdamW:
+    """AdamW; weight decay on matrices only; the head may get its own learning rate."""
+    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            groups.setdefault((name.startswith("head."), param.dim() >= 2), []).append(param)
+    param_groups = [{"params": params, "weight_decay": config.weight_decay if decay else 0.0,
+                     "base_lr": (config.head_lr or config.lr) if is_head else config.lr}
+                    for (is_head, decay), params in sorted(groups.items())]
+    return torch.optim.AdamW(param_groups, lr=config.lr, betas=(0.9, 0.95), fused=fused)
+
+
+class _Batches:
+    """Endless batches across epochs, remembering (epoch, batches done) for checkpoints."""
+
+    def __init__(self, dataset: LikeImageStream, config: TrainConfig, pin: bool, epoch: int = 0,
+                 done: int = 0) -> None:
+        self.dataset, self.config, self.pin = dataset, config, pin
+        self.epoch, self.done, self.iterator = epoch, done, None
+
+    def __next__(self) -> dict[str, torch.Tensor]:
+        while True:
+            if self.iterator is None:
+                self.dataset.resume_at(self.epoch, self.done, self.config.batch_size)
+                loader = make_loader(self.dataset, self.config.batch_size, self.config.num_workers, self.pin,
+                                     seed=self.config.seed + self.epoch)
+                self.iterator = iter(loader)
+            try:
+                batch = next(self.iterator)
+                self.done += 1
+                return batch
+            except StopIteration:
+                if self.done == 0:
+                    raise RuntimeError("the training data produced no samples") from None
+                self.epoch, self.done, self.iterator = self.epoch + 1, 0, None
+
+
+def _distributed() -> tuple[int, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 0, 1
+    import torch.distributed as dist
+
+    dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0")), world
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Train (or resume) and return a summary: final step, last loss, checkpoint folder."""
+    rank, local_rank, world = _distributed()
+    device = config.device or (f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    cuda = device.startswith("cuda")
+    if cuda:
+        torch.cuda.set_device(device)
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    torch.manual_seed(config.seed)
+    model = LikeRegressor(config.model, pretrained=config.pretrained).to(device)
+    optimizer = make_optimizer(model, config, fused=cuda)
+    loss_fn = RegressionLoss(config.loss, config.model.transform).to(device)
+    dataset = LikeImageStream(config.data, image_column=config.image_column, like_column=config.like_column,
+                              transform=config.model.transform, image_size=config.model.image_size,
+                              crop=config.crop, shuffle_buffer=config.shuffle_buffer, seed=config.seed,
+                              rank=rank, world_size=world)
+    ckpt_root = Path(config.out_dir) / "checkpoints"
+    resume_from = latest_checkpoint(ckpt_root) if config.resume else None
+    state = {"step": 0, "epoch": 0, "done": 0}
+    if resume_from is not None:
+        state = load_checkpoint(resume_from, model, optimizer)
+    batches = _Batches(dataset, config, cuda, state["epoch"], state["done"])
+    step = state["step"]
+    if resume_from is None and config.init_head_bias:
+        first = next(batches)
+        batches = _Batches(dataset, config, cuda)
+        with torch.no_grad():
+            model.head[-1].bias.fill_(float(first["target"].float().mean()))
+    forward = torch.compile(model) if config.compile else model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        forward = DistributedDataParallel(forward, device_ids=[local_rank] if cuda else None)
+    if rank == 0:
+        Path(config.out_dir).mkdir(parents=True, exist_ok=True)
+        settings = json.dumps(asdict(config), default=str, indent=2)
+        (Path(config.out_dir) / "train_config.json").write_text(settings)
+        console.print(f"training on {device} x{world}: step {step} -> {config.max_steps}"
+                      + (f" (resumed from {resume_from.name})" if resume_from else ""))
+    log_path = Path(config.out_dir) / "train_log.jsonl"
+    last_loss, tick, seen = float("nan"), time.perf_counter(), 0
+    model.train()
+    while step < config.max_steps:
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, config, group["base_lr"])
+        total = torch.zeros((), device=device)
+        for micro in range(config.grad_accum):
+            batch = next(batches)
+            pixels = batch["pixels"].to(device, non_blocking=True)
+            target = batch["target"].to(device, non_blocking=True)
+            sync = world == 1 or micro == config.grad_accum - 1
+            with (torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda),
+                  forward.no_sync() if not sync else nullcontext()):
+                loss = loss_fn(forward(pixels), target) / config.grad_accum
+                loss.backward()
+            total += loss.detach()
+            seen += len(pixels)
+        if config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        if step % config.log_every == 0 or step == config.max_steps:
+            last_loss = float(total)
+            elapsed, tick = time.perf_counter() - tick, time.perf_counter()
+            record = {"step": step, "loss": last_loss, "lr": optimizer.param_groups[0]["lr"],
+                      "images_per_s": seen * world / elapsed}
+            seen = 0
+            if rank == 0:
+                console.print(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                       for k, v in record.items()))
+                with log_path.open("a") as log_file:
+                    log_file.write(json.dumps(record) + "\n")
+        if rank == 0 and (step % config.checkpoint_every == 0 or step == config.max_steps):
+            save_checkpoint(ckpt_root, step, model, optimizer,
+                            {"epoch": batches.epoch, "done": batches.done, "world_size": world,
+                             "model": config.model.to_dict()})
+            prune_checkpoints(ckpt_root, set(config.keep_steps) | {config.max_steps}, config.keep_last)
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return {"step": step, "loss": last_loss, "checkpoint": str(latest_checkpoint(ckpt_root)), "model": model}
