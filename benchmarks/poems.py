@@ -120,7 +120,8 @@ def child(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "data" / "kaggle-poems-forms")
     parser.add_argument("--scales", default="1,8")
     parser.add_argument("--child", choices=["clean", "english", "baseline"])
@@ -143,7 +144,8 @@ def main() -> None:
         notes = r.get("same_decisions", "") and f"same decisions: {r['same_decisions']}"
         if "balanced" in r:
             notes = f"manifest balanced: {r['balanced']}"
-        table.add_row(r["what"], f"{r['poems']:,}", f"{r['seconds']:.2f}", f"{r['poems'] / r['seconds']:,.0f}",
+        rate = r["poems"] / r["seconds"]
+        table.add_row(r["what"], f"{r['poems']:,}", f"{r['seconds']:.2f}", f"{rate:,.0f}",
                       f"{r['peak_rss_mib']:,.0f}", notes)
     speedup = results["baseline", 1]["seconds"] / results["english", 1]["seconds"]
     table.caption = f"vectorised English filter vs spaCy baseline: {speedup:.1f}x"

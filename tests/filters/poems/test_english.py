@@ -14,7 +14,7 @@ def decide(english: EnglishFilter, *texts: str) -> list[str | None]:
 
 
 def test_english_poems_pass(english):
-    assert decide(english, "Somewhile before the dawn I rose, and stept\nSoftly along the dim way to your room",
+    assert decide(english, "Somewhile before the dawn I rose, and stept\nSoftly along the dim way",
                   "I knelt there; till your waking fingers crept About my head, and held it.") == [None, None]
 
 
