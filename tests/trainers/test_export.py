@@ -21,9 +21,9 @@ from trainers.model import LikeRegressor, RegressorConfig
 @pytest.fixture(params=["siglip", "siglip2", "dinov2"])
 def exported(request, tmp_path):
     torch.manual_seed(0)
-    model = LikeRegressor(RegressorConfig(backbone=f"tiny-{request.param}", image_size=32, head="mlp",
-                                          head_hidden=(8,), backbone_config=tiny_backbone_config(request.param),
-                                          head_bias=40.0)).eval()
+    config = RegressorConfig(backbone=f"tiny-{request.param}", image_size=32, head="mlp", head_hidden=(8,),
+                             backbone_config=tiny_backbone_config(request.param), head_bias=40.0)
+    model = LikeRegressor(config).eval()
     metrics = like_space_metrics(np.array([10.0, 30.0, 60.0]), np.array([12.0, 25.0, 70.0]), "cbrt*log")
     return model, export_regressor(model, tmp_path / "aes-tiny", metrics)
 
