@@ -3,8 +3,9 @@
 The wheel's C++ ops (`_C.so`) cannot load without CUDA, and `torchvision/_meta_registrations.py`
 registers fake kernels for `torchvision::nms` and `torchvision::qnms` without checking
 `_has_ops()` as it does for the other ops, so `import torchvision` (and with it open_clip and the
-image classes of transformers) fails with "operator torchvision::nms does not exist". This guards those registrations the same way
-the others are guarded. It changes nothing when torch has CUDA or when torchvision imports.
+image classes of transformers) fails with "operator torchvision::nms does not exist". This guards
+those registrations the same way the others are guarded. It changes nothing when torch has CUDA
+or when torchvision imports.
 """
 
 from __future__ import annotations
