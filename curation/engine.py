@@ -48,7 +48,6 @@ class BatchRouter:
             self._check_columns(alive.columns)
         for stage in self.stages:
             if alive.height == 0:
-                self.manifest.stage(stage.name)
                 continue
             out = stage(alive)
             check_output(stage, alive, out)

@@ -19,7 +19,16 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from curation.errors import InputError
-from curation.schema import REJECT_DETAIL, REJECT_REASON, REJECT_STAGE, ROW_ID, SOURCE_FILE, SOURCE_ROW
+from curation.schema import (
+    BOOKKEEPING,
+    POEM_COLUMNS,
+    REJECT_DETAIL,
+    REJECT_REASON,
+    REJECT_STAGE,
+    ROW_ID,
+    SOURCE_FILE,
+    SOURCE_ROW,
+)
 
 KAGGLE_NAME = re.compile(r"^(?P<form>.*?)Poems(?P<title>.*)Poemby(?P<author>.*)\.txt$")
 CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -119,9 +128,7 @@ class KaggleFormsReader(Reader):
         files = self.files()
         for start in range(0, len(files), self.batch_size):
             yield pl.DataFrame([self._row(f) for f in files[start:start + self.batch_size]],
-                               schema={ROW_ID: pl.Utf8, "text": pl.Utf8, "form": pl.Utf8, "title": pl.Utf8,
-                                       "author": pl.Utf8, SOURCE_FILE: pl.Utf8, SOURCE_ROW: pl.Int64,
-                                       REJECT_REASON: pl.Utf8, REJECT_STAGE: pl.Utf8, REJECT_DETAIL: pl.Utf8})
+                               schema={**POEM_COLUMNS, **dict.fromkeys(BOOKKEEPING, pl.Utf8)})
 
     def _row(self, path: Path) -> dict:
         title, author = parse_kaggle_file_name(path.name)

@@ -38,8 +38,9 @@ def clean(
     min_english: Annotated[float | None, typer.Option(
         help="Share of words in the lexicon needed to keep (default 0.75; 0.8 with --english-mode share)"),
     ] = None,
-    min_evidence: Annotated[float, typer.Option(
-        help="Mean per-word English-vs-other-language evidence needed (mode share+evidence)")] = -0.75,
+    min_evidence: Annotated[float | None, typer.Option(
+        help="Mean per-word English-vs-other-language evidence needed (mode share+evidence; "
+             "default -0.75)")] = None,
     english_mode: Annotated[str, typer.Option(
         help="share (the seed's rule) or share+evidence")] = "share+evidence",
     drop_duplicates: Annotated[bool, typer.Option(
@@ -55,10 +56,19 @@ def clean(
     from curation.engine import run
     from curation.readers import open_reader
     from filters.poems import EnglishFilter, FormCategory, MarkDuplicates, StripFooter
+    from filters.poems.english import (
+        DEFAULT_MIN_EVIDENCE,
+        DEFAULT_MIN_SHARE,
+        DEFAULT_MIN_ZIPF,
+        SEED_MIN_SHARE,
+    )
 
-    threshold = lexicon_threshold if lexicon_threshold is not None else (100_000 if lexicon else 2.0)
+    default_threshold = EnglishFilter.min_count if lexicon else DEFAULT_MIN_ZIPF
+    threshold = lexicon_threshold if lexicon_threshold is not None else default_threshold
     if min_english is None:
-        min_english = 0.8 if english_mode == "share" else 0.75
+        min_english = SEED_MIN_SHARE if english_mode == "share" else DEFAULT_MIN_SHARE
+    if min_evidence is None:
+        min_evidence = DEFAULT_MIN_EVIDENCE
     english = EnglishFilter(min_zipf=threshold, min_count=threshold, lexicon_csv=lexicon,
                             min_share=min_english, min_evidence=min_evidence, mode=english_mode)
     reader = open_reader(input_path, text_column=text_column, batch_size=batch_size)

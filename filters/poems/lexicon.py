@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import os
 from functools import cache
 from pathlib import Path
@@ -71,9 +70,6 @@ def lemma_table() -> pl.DataFrame:
                         schema={"form": pl.Utf8, "lemma": pl.Utf8})
 
 
-def lemma_dict() -> dict[str, str]:
-    return dict(zip(*lemma_table().get_columns(), strict=True))
-
 
 def evidence_languages() -> list[str]:
     import wordfreq
@@ -118,9 +114,3 @@ class HashedLookup:
         position = np.searchsorted(self.hashes, hashes).clip(0, len(self.hashes) - 1)
         found = self.hashes[position] == hashes
         return pl.Series(words.name, np.where(found, self.values[position], np.nan)).fill_nan(None)
-
-
-def zipf_of_rank(rank: int) -> float:
-    """The Zipf frequency of the English word at `rank` (e.g. 50,000), to express a top-N lexicon."""
-    table = wordfreq_table("en").sort("zipf", descending=True)
-    return float(table["zipf"][min(rank, table.height) - 1]) if rank > 0 else math.inf
