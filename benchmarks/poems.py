@@ -75,7 +75,16 @@ def measure_baseline(corpus: Path, scale: int) -> dict:
     from spacy.tokens import Doc
 
     from filters.poems import EnglishFilter, StripFooter
-    from filters.poems.english import EVIDENCE_REFERENCE_WORDS, MIN_LATIN_SHARE, TOKEN
+    from filters.poems.english import (
+        EVIDENCE_REFERENCE_WORDS,
+        FOREIGN_LINE_MAX_EVIDENCE,
+        FOREIGN_LINE_MAX_SHARE,
+        FOREIGN_LINE_MIN_WORDS,
+        MAX_FOREIGN_LINE_SHARE,
+        MIN_FOREIGN_RUN,
+        MIN_LATIN_SHARE,
+        TOKEN,
+    )
     from filters.poems.lexicon import language_evidence
 
     poems = StripFooter()(load_poems(corpus, scale)).filter(pl.col("reject_reason").is_null())
@@ -88,19 +97,46 @@ def measure_baseline(corpus: Path, scale: int) -> dict:
         regex.sub("[’‘`]", "'", text.lower())) or [""])
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"}).initialize()
 
+    def is_english(token) -> bool:
+        return token.lemma_.lower() in lexicon or token.text in lexicon
+
+    def score(token) -> float | None:
+        if len(token.text) < 2:
+            return None
+        return evidence.get(token.text, -english.foreign_oov_penalty if foreign.search(token.text) else 0.0)
+
+    def bilingual(words: list, text: str) -> bool:
+        """Line by line: a run of foreign lines holding enough of the words."""
+        per_line = [len(token_re.findall(regex.sub("[’‘`]", "'", line.lower()))) for line in text.split("\n")]
+        flags, weights, start = [], [], 0
+        for n in per_line:
+            line, start = words[start:start + n], start + n
+            if n < FOREIGN_LINE_MIN_WORDS:
+                continue
+            scores = [x for x in map(score, line) if x is not None]
+            flags.append(sum(map(is_english, line)) < FOREIGN_LINE_MAX_SHARE * n
+                         or sum(scores) < FOREIGN_LINE_MAX_EVIDENCE * len(scores))
+            weights.append(n)
+        run = longest = 0
+        for flag in flags:
+            run = run + 1 if flag else 0
+            longest = max(longest, run)
+        share = sum(w for f, w in zip(flags, weights, strict=True) if f) / max(sum(weights), 1)
+        return longest >= MIN_FOREIGN_RUN and share >= MAX_FOREIGN_LINE_SHARE - 1e-6
+
     def decide(doc, text: str) -> bool:
         words = [t for t in doc if t.text]
         if not words:
             return False
-        share = sum(t.lemma_.lower() in lexicon or t.text in lexicon for t in words) / len(words)
-        scores = [evidence.get(t.text, -english.foreign_oov_penalty if foreign.search(t.text) else 0.0)
-                  for t in words if len(t.text) > 1]
+        share = sum(map(is_english, words)) / len(words)
+        scores = [x for x in map(score, words) if x is not None]
         mean = sum(scores) / len(scores) if scores else 0.0
         letters = len(regex.findall(r"\p{L}", text))
         latin = len(regex.findall(r"\p{Latin}", text)) / max(letters, 1)
         threshold = english.min_evidence * math.sqrt(EVIDENCE_REFERENCE_WORDS / max(len(words),
                                                                                      EVIDENCE_REFERENCE_WORDS))
-        return share >= english.min_share and mean >= threshold - 1e-6 and latin >= MIN_LATIN_SHARE
+        return (share >= english.min_share and mean >= threshold - 1e-6 and latin >= MIN_LATIN_SHARE
+                and not bilingual(words, text))
 
     texts = poems["text"].to_list()
     started = time.perf_counter()

@@ -11,11 +11,13 @@ Modes: `share` is the seed's rule (share >= min_share); `share+evidence` (defaul
 evidence >= min_evidence * sqrt(12 / n) for a text of n > 12 words: the mean of n per-word scores is
 less noisy the longer the text, so long texts must lean English more clearly (which also catches
 bilingual poems). One-letter tokens (acrostics, "A is for...") carry no language evidence.
+That mode also rejects bilingual texts (an original followed by its translation): a line of 3+ words
+is foreign when under half its words are English or its evidence is below -1.5; a text is
+bilingual when at least 2 such lines follow each other (`foreign_run`) and they hold at least 15%
+of the words on lines of 3+ words (`foreign_line_share`).
 In both modes at least 90% of the letters must be Latin (`latin_share`): texts in scripts without
 word separators (Chinese, Japanese, Thai) would otherwise count one long run as a single token.
-Texts in those scripts
-become long unknown tokens, so their share is near 0 and they never pass; a text with no letters
-at all is rejected too.
+A text with no letters at all is rejected too.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ DEFAULT_MIN_EVIDENCE = -0.75
 DEFAULT_FOREIGN_OOV_PENALTY = 2.0
 EVIDENCE_REFERENCE_WORDS = 12
 MIN_LATIN_SHARE = 0.9
+FOREIGN_LINE_MIN_WORDS = 3
+FOREIGN_LINE_MAX_SHARE = 0.5
+FOREIGN_LINE_MAX_EVIDENCE = -1.5
+MAX_FOREIGN_LINE_SHARE = 0.15
+MIN_FOREIGN_RUN = 2
 
 
 def tokens_of(text: pl.Expr) -> pl.Expr:
@@ -47,9 +54,14 @@ def tokens_of(text: pl.Expr) -> pl.Expr:
 
 
 def latin_share(text: pl.Series) -> pl.Series:
-    letters = text.str.count_matches(r"\p{L}")
-    latin = text.str.count_matches(r"\p{Latin}")
-    return (latin / letters.clip(1)).fill_null(0.0).cast(pl.Float32).alias("latin_share")
+    """Share of letters in Latin script; only non-ASCII texts pay for the Unicode-class scan."""
+    share = text.str.contains("[A-Za-z]").fill_null(False).cast(pl.Float32).to_numpy().copy()
+    non_ascii = text.str.contains(r"[^\x00-\x7f]").fill_null(False).arg_true().to_numpy()
+    if len(non_ascii):
+        some = text.gather(non_ascii)
+        latin = some.str.count_matches(r"\p{Latin}") / some.str.count_matches(r"\p{L}").clip(1)
+        share[non_ascii] = latin.cast(pl.Float32).to_numpy()
+    return pl.Series("latin_share", share, dtype=pl.Float32)
 
 
 def keep_expression(min_share: float, min_evidence: float | None) -> pl.Expr:
@@ -59,7 +71,34 @@ def keep_expression(min_share: float, min_evidence: float | None) -> pl.Expr:
     if min_evidence is None:
         return keep
     scale = (EVIDENCE_REFERENCE_WORDS / pl.col("word_count").clip(EVIDENCE_REFERENCE_WORDS)).sqrt()
-    return keep & (pl.col("english_evidence") >= min_evidence * scale)
+    bilingual = ((pl.col("foreign_run") >= MIN_FOREIGN_RUN)
+                 & (pl.col("foreign_line_share") >= MAX_FOREIGN_LINE_SHARE))
+    return keep & (pl.col("english_evidence") >= min_evidence * scale) & ~bilingual
+
+
+def line_scores(tokens: pl.DataFrame) -> pl.DataFrame:
+    """Per (row, line): word count, English words, evidence sum and count, and the foreign flag."""
+    lines = tokens.group_by("row", "line").agg(
+        pl.len().alias("words"), pl.col("english").sum().alias("english"),
+        pl.col("evidence").sum().alias("evidence"), pl.col("evidence").count().alias("scored"))
+    foreign = ((pl.col("english") < FOREIGN_LINE_MAX_SHARE * pl.col("words"))
+               | (pl.col("evidence") < FOREIGN_LINE_MAX_EVIDENCE * pl.col("scored")))
+    return lines.sort("row", "line").with_columns(
+        (foreign & (pl.col("words") >= FOREIGN_LINE_MIN_WORDS)).alias("foreign"))
+
+
+def foreign_line_share() -> pl.Expr:
+    """Share of the words on lines of 3+ words that sit on foreign lines."""
+    long_line = pl.col("words") >= FOREIGN_LINE_MIN_WORDS
+    return ((pl.col("words") * pl.col("foreign")).sum() / pl.col("words").filter(long_line).sum()
+            ).alias("foreign_line_share")
+
+
+def longest_foreign_run() -> pl.Expr:
+    """Most foreign lines in a row, counting only lines of 3+ words."""
+    runs = pl.col("foreign").filter(pl.col("words") >= FOREIGN_LINE_MIN_WORDS).rle()
+    return (runs.struct.field("len").filter(runs.struct.field("value")).max()
+            .fill_null(0).alias("foreign_run"))
 
 
 @dataclass
@@ -75,7 +114,8 @@ class EnglishFilter:
     foreign_oov_penalty: float = DEFAULT_FOREIGN_OOV_PENALTY
     name: str = "english"
     reads: tuple[str, ...] = ("text",)
-    adds: tuple[str, ...] = ("word_count", "english_share", "english_evidence", "latin_share")
+    adds: tuple[str, ...] = ("word_count", "english_share", "english_evidence", "latin_share",
+                             "foreign_line_share", "foreign_run")
     lexicon: pl.DataFrame = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -103,26 +143,41 @@ class EnglishFilter:
             .then(pl.coalesce(self.evidence(table["token"]), oov_score)).alias("evidence"))
 
     def scores(self, batch: pl.DataFrame) -> pl.DataFrame:
-        """Per row: word_count, english_share, english_evidence, latin_share (row order kept)."""
-        tokens = (batch.select(tokens_of(pl.col("text").str.to_lowercase()).alias("token"))
-                  .with_row_index("row").explode("token").drop_nulls("token"))
-        tokens = tokens.join(self.word_table(tokens["token"]), on="token", how="left")
-        per_row = tokens.group_by("row").agg(pl.len().alias("word_count"), pl.col("english").mean()
-                                             .alias("english_share"), pl.col("evidence").mean()
-                                             .alias("english_evidence"))
+        """Per row: word_count, english_share, english_evidence, latin_share, foreign_line_share,
+        foreign_run (row order kept)."""
+        lines = line_scores(self.tokens(batch))
+        per_row = lines.group_by("row").agg(
+            pl.col("words").sum().alias("word_count"),
+            (pl.col("english").sum() / pl.col("words").sum()).alias("english_share"),
+            (pl.col("evidence").sum() / pl.col("scored").sum()).alias("english_evidence"),
+            foreign_line_share(), longest_foreign_run())
         return (pl.DataFrame({"row": pl.int_range(batch.height, eager=True, dtype=pl.UInt32)})
                 .join(per_row, on="row", how="left")
                 .select(pl.col("word_count").fill_null(0).cast(pl.Int32),
                         pl.col("english_share").fill_null(0.0).cast(pl.Float32),
-                        pl.col("english_evidence").fill_null(0.0).cast(pl.Float32),
-                        latin_share(batch["text"])))
+                        pl.col("english_evidence").fill_nan(0.0).fill_null(0.0).cast(pl.Float32),
+                        latin_share(batch["text"]),
+                        pl.col("foreign_line_share").fill_nan(0.0).fill_null(0.0).cast(pl.Float32),
+                        pl.col("foreign_run").fill_null(0).cast(pl.Int32)))
+
+    def tokens(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """One row per token: (row, line, english, evidence)."""
+        tokens = (batch.select(pl.col("text").str.to_lowercase().str.split("\n").alias("line_text"))
+                  .with_row_index("row").explode("line_text")
+                  .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).over("row").alias("line"))
+                  .select("row", "line", tokens_of(pl.col("line_text")).alias("token"))
+                  .explode("token").drop_nulls("token"))
+        words = self.word_table(tokens["token"]).with_columns(pl.col("token").hash().alias("key"))
+        return tokens.select("row", "line", pl.col("token").hash().alias("key")).join(  # u64 joins faster
+            words.drop("token"), on="key", how="left")
 
     def keep(self) -> pl.Expr:
         return keep_expression(self.min_share, self.min_evidence if self.mode == "share+evidence" else None)
 
     def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
         batch = pl.concat([batch.drop(self.adds, strict=False), self.scores(batch)], how="horizontal")
-        detail = pl.format("share={} evidence={} latin={} words={}", pl.col("english_share").round(3),
-                           pl.col("english_evidence").round(3), pl.col("latin_share").round(3),
-                           pl.col("word_count"))
+        detail = pl.format("share={} evidence={} latin={} words={} foreign_lines={} run={}",
+                           pl.col("english_share").round(3), pl.col("english_evidence").round(3),
+                           pl.col("latin_share").round(3), pl.col("word_count"),
+                           pl.col("foreign_line_share").round(3), pl.col("foreign_run"))
         return reject_where(batch, ~self.keep(), "not_english", detail)

@@ -70,7 +70,6 @@ def lemma_table() -> pl.DataFrame:
                         schema={"form": pl.Utf8, "lemma": pl.Utf8})
 
 
-
 def evidence_languages() -> list[str]:
     import wordfreq
 
@@ -111,6 +110,9 @@ class HashedLookup:
 
     def __call__(self, words: pl.Series) -> pl.Series:
         hashes = words.hash(seed=HASH_SEED).to_numpy()
-        position = np.searchsorted(self.hashes, hashes).clip(0, len(self.hashes) - 1)
+        order = np.argsort(hashes)
+        position = np.empty_like(order)
+        position[order] = np.searchsorted(self.hashes, hashes[order])  # sorted queries stay in cache
+        position = position.clip(0, len(self.hashes) - 1)
         found = self.hashes[position] == hashes
         return pl.Series(words.name, np.where(found, self.values[position], np.nan)).fill_nan(None)

@@ -15,6 +15,10 @@ NON_ENGLISH_OPENINGS = [
     "Woyese to hum mile na kahin",               # romanised Urdu
     "आज अपने ही खटकने लग गए",                    # Hindi
     "Nu scylun hergan hefaenricaes uard",        # Old English
+    "Hindi Original~\nGoree soye sej pe",        # romanised Hindi, then its translation
+    "Mein Nadi Ke Kinare Khada Huya",            # romanised Hindi, then its translation
+    "Original ~\npyaas to hai par jaam",         # Hindi ghazal, then its translation
+    "THEOPHILE BEING DENY'D",                    # French epigram, then its translation
 ]
 
 

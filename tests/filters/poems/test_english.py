@@ -50,3 +50,22 @@ def test_a_user_word_count_csv_can_be_the_lexicon(tmp_path):
     english = EnglishFilter(lexicon_csv=path, min_count=100_000, mode="share", min_share=0.8)
     out = english(pl.DataFrame({"text": ["the cat sat on the mat", "the mat mat mat"]}))
     assert out["english_share"].to_list() == pytest.approx([5 / 6, 1 / 4])
+
+
+KHUSRO = ("Goree soye sej pe, mukh pe daare kes\nChal Khusro ghar aapne, rain bhayi chaudes\n"
+          "Translation:\nOn bed the fair one is asleep,\nHer face her tresses cover;\n"
+          "Go your home, O Khusro, now\nNight has fallen all over.")
+REFRAIN = ("I sing that\nCanzone per lo spirito\nThat will wake up my spirit\n"
+           "That was sleeping for so long\nCanzone per lo spirito\nHelps me to bring back the energy")
+
+
+def test_a_poem_followed_by_its_translation_is_bilingual_and_rejected(english):
+    out = english(pl.DataFrame({"text": [KHUSRO]}))
+    assert out["foreign_run"][0] == 2 and out["foreign_line_share"][0] >= 0.15
+    assert out["reject_reason"].to_list() == ["not_english"]
+
+
+def test_a_foreign_refrain_between_english_lines_is_kept(english):
+    out = english(pl.DataFrame({"text": [REFRAIN]}))
+    assert out["foreign_run"][0] == 1
+    assert out["reject_reason"].to_list() == [None]
