@@ -1,14 +1,15 @@
 """Judge back-end for any OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, TGI, llama.cpp, Ollama).
 
-Requests run concurrently: `concurrency` workers, each with its own keep-alive connection.
+Requests run concurrently: `concurrency` workers sharing one aiohttp session whose keep-alive pool
+holds as many connections.
 Transient failures (timeouts, connection errors, 408/429/5xx) are retried by tenacity with exponential
 back-off and jitter, or after the server's `Retry-After` when it sends one. A malformed reply is
 re-asked at most `max_reasks` times in the same conversation. Authentication and unknown-endpoint
 errors (401/403/404) stop the run with one clear error. The API key only ever goes into the
 `Authorization` header: it is never logged, repr'd or written out.
 
-The connections are `httpcore` pools, the HTTP engine underneath httpx: httpx's client layer doubled
-the client's CPU per request (about 2 ms against 1 ms), which capped throughput on small machines.
+The client is aiohttp (C-accelerated HTTP parsing): per request it costs about 0.4 ms of CPU against
+1.05 ms for httpcore and 2 ms for httpx, which capped throughput on small machines.
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ import email.utils
 import json
 import logging
 import os
-import ssl
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-import httpcore
+import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from curation.errors import CurationError
@@ -123,23 +123,22 @@ class OpenAIJudge:
         asyncio.run(self._judge_all(iter(requests), on_result))
 
     async def _judge_all(self, requests: Iterator[JudgeRequest], on_result: ResultCallback) -> None:
-        tls = ssl.create_default_context()
+        connector = aiohttp.TCPConnector(limit=self.config.concurrency)
+        timeout = aiohttp.ClientTimeout(total=self.config.timeout)
         try:
-            async with asyncio.TaskGroup() as group:
+            async with (aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
+                        asyncio.TaskGroup() as group):
                 for _ in range(self.config.concurrency):
-                    group.create_task(self._worker(requests, on_result, tls))
+                    group.create_task(self._worker(session, requests, on_result))
         except ExceptionGroup as errors:
             raise errors.exceptions[0] from None
 
-    async def _worker(self, requests: Iterator[JudgeRequest], on_result: ResultCallback,
-                      tls: ssl.SSLContext) -> None:
-        """Judge requests one after another over one keep-alive connection (a pool per worker keeps
-        httpcore's bookkeeping constant-time instead of growing with the concurrency)."""
-        async with httpcore.AsyncConnectionPool(ssl_context=tls, max_connections=1) as connection:
-            for request in requests:
-                on_result(await self._judge_one(connection, request))
+    async def _worker(self, session: aiohttp.ClientSession, requests: Iterator[JudgeRequest],
+                      on_result: ResultCallback) -> None:
+        for request in requests:
+            on_result(await self._judge_one(session, request))
 
-    async def _judge_one(self, connection: httpcore.AsyncConnectionPool, request: JudgeRequest) -> Judgement:
+    async def _judge_one(self, connection: aiohttp.ClientSession, request: JudgeRequest) -> Judgement:
         messages = [{"role": "user", "content": request.prompt}]
         attempts = 0
         for _ in range(self.config.max_reasks + 1):
@@ -160,7 +159,7 @@ class OpenAIJudge:
                         {"role": "user", "content": REASK.format(reason=parsed.error)}]
         return Judgement.failed(request.key, parsed.error, raw_reply=reply, attempts=attempts)
 
-    async def _complete(self, connection: httpcore.AsyncConnectionPool,
+    async def _complete(self, connection: aiohttp.ClientSession,
                         messages: list[dict]) -> tuple[str, int]:
         """The reply text of one chat completion, retried on transient errors; and the attempts it took."""
         config = self.config
@@ -175,31 +174,30 @@ class OpenAIJudge:
                 reply = await self._post(connection, messages)
         return reply, attempt.retry_state.attempt_number
 
-    async def _post(self, connection: httpcore.AsyncConnectionPool, messages: list[dict]) -> str:
+    async def _post(self, connection: aiohttp.ClientSession, messages: list[dict]) -> str:
         config = self.config
         body = json.dumps({"model": config.model, "messages": messages, "temperature": config.temperature,
                            "max_tokens": config.max_tokens}).encode("utf-8")
         headers = {"content-type": "application/json"}
         if config.api_key:
             headers["authorization"] = f"Bearer {config.api_key}"
-        timeout = dict.fromkeys(("connect", "read", "write", "pool"), config.timeout)
         try:
-            response = await connection.request("POST", self._url, headers=headers, content=body,
-                                                extensions={"timeout": timeout})
-        except httpcore.TimeoutException:
+            async with connection.post(self._url, data=body, headers=headers) as response:
+                content = await response.read()
+        except TimeoutError:
             log.debug("request timed out after %.1fs", config.timeout)
             raise TransientError("timeout") from None
-        except (httpcore.NetworkError, httpcore.ProtocolError) as error:
+        except aiohttp.ClientError as error:
             raise TransientError(f"connection_error: {type(error).__name__}") from None
-        return self._reply_text(response.status, dict(response.headers), response.content)
+        return self._reply_text(response.status, response.headers.get("retry-after"), content)
 
-    def _reply_text(self, status: int, headers: dict[bytes, bytes], content: bytes) -> str:
+    def _reply_text(self, status: int, retry_after: str | None, content: bytes) -> str:
         text = content.decode("utf-8", errors="replace")
         if status in FATAL_STATUS:
             raise JudgeEndpointError(f"{self.config.base_url}: HTTP {status} for model "
                                      f"{self.config.model!r} ({text[:200]!r})")
         if status in RETRYABLE_STATUS:
-            wait = retry_after_seconds(headers.get(b"retry-after", b"").decode("latin-1"))
+            wait = retry_after_seconds(retry_after)
             log.debug("HTTP %d (Retry-After %s)", status, wait)
             raise TransientError(f"http_{status}", retry_after=wait)
         if status != 200:
