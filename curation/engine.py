@@ -1,91 +1,383 @@
-"""The local streaming engine: reader -> stages -> kept and rejected Parquet shards + manifest.
+"""The streaming engine: input shards -> stages -> kept and rejected Parquet + a balanced manifest.
 
-Each stage sees only the rows still kept. Rows a stage rejects are stamped with its name and
-written to `rejected/<stage>-NNNNN.parquet`; the rows that survive every stage go to
-`kept/part-NNNNN.parquet`. The manifest counts rows in, kept and rejected per stage.
+Work is split into input shards (`curation.shards`). Each shard's rows go through the map stages
+(`run_stages`: a stage sees only the rows still kept; rows it rejects are stamped with its name);
+its kept rows go to `kept/part-<shard>-*.parquet`, its rejected rows to
+`rejected/<stage>-<shard>-*.parquet`, and a marker with its counts is written last, so a re-run
+skips complete shards. Shards run in this process or in `workers` processes; `curation.ray_engine`
+runs the same functions under Ray Data.
+
+A global stage (one with `prepare` and `plan`, such as duplicate marking) needs every row at once:
+its `prepare` runs per batch with the map stages (per-row signatures), then, after all shards,
+`plan` sees the `plan_reads` columns of all kept rows and returns per-row updates, which the
+engine applies to the kept shards (moving rows it rejects to `rejected/`). Both engines run this
+step the same way, so results do not depend on the engine, worker count or shard order.
 """
 
 from __future__ import annotations
 
-import shutil
+import multiprocessing
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from curation.errors import StageError
 from curation.manifest import Manifest
 from curation.readers import Reader
-from curation.schema import REJECT_REASON, REJECT_STAGE, with_bookkeeping
+from curation.schema import REJECT_DETAIL, REJECT_REASON, REJECT_STAGE, ROW_ID, with_bookkeeping
+from curation.shards import InputShard, ShardState, fingerprint, plan_shards
 from curation.stage import Stage, check_output, check_reads
 from curation.writers import ParquetShardWriter
 
 READ_STAGE = "read"
+StagesOrFactory = Sequence[Stage] | Callable[[], Sequence[Stage]]
+_BUILT: dict[str, list[Stage]] = {}
 
 
-class BatchRouter:
-    """Runs the stages over one batch at a time and routes rows to the writers."""
+class GlobalStage(Protocol):
+    """A stage that needs all rows at once: `prepare` adds per-row columns batch by batch (it never
+    rejects); `plan` gets `row_id` and the `plan_reads` columns of every kept row and returns
+    `row_id`, its `adds` and `reject_reason`/`reject_detail` (null = keep) for each; the engine
+    removes the helper columns in `drops` from the final output."""
 
-    def __init__(self, stages: Sequence[Stage], out_dir: Path, manifest: Manifest,
-                 rows_per_shard: int = 50_000) -> None:
-        self.stages = list(stages)
-        self.out_dir = Path(out_dir)
-        self.manifest = manifest
-        self.kept = ParquetShardWriter(self.out_dir / "kept", "part", rows_per_shard)
-        self.rejected: dict[str, ParquetShardWriter] = {}
-        self.rows_per_shard = rows_per_shard
-        self._checked = False
-        for name in [READ_STAGE, *(s.name for s in self.stages)]:
+    name: str
+    reads: tuple[str, ...]
+    adds: tuple[str, ...]
+    plan_reads: tuple[str, ...]
+    drops: tuple[str, ...]
+
+    def prepare(self, batch: pl.DataFrame) -> pl.DataFrame: ...
+
+    def plan(self, rows: pl.DataFrame) -> pl.DataFrame: ...
+
+
+def is_global(stage: Any) -> bool:
+    return callable(getattr(stage, "prepare", None)) and callable(getattr(stage, "plan", None))
+
+
+@dataclass
+class Prepare:
+    """The per-batch part of a global stage, as a map stage."""
+
+    stage: GlobalStage
+
+    @property
+    def name(self) -> str:
+        return self.stage.name
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return self.stage.reads
+
+    @property
+    def adds(self) -> tuple[str, ...]:
+        return self.stage.plan_reads
+
+    def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
+        return self.stage.prepare(batch)
+
+
+class StageSet:
+    """The stages of a run, or a picklable zero-argument factory that builds them (so that each
+    worker process or Ray worker builds its stages once instead of receiving them pickled)."""
+
+    def __init__(self, stages: StagesOrFactory, token: str | None = None) -> None:
+        self.factory = None if isinstance(stages, Sequence) else stages
+        self._stages = list(stages) if isinstance(stages, Sequence) else None
+        self.token = token or fingerprint(time.time_ns(), id(self))
+        positions = [is_global(s) for s in self.stages()]
+        if positions != sorted(positions):
+            raise ValueError("global stages (with prepare/plan) must come after every map stage")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_stages": None} if self.factory else self.__dict__
+
+    def stages(self) -> list[Stage]:
+        if self._stages is None:
+            if self.token not in _BUILT:
+                _BUILT[self.token] = list(self.factory())
+            self._stages = _BUILT[self.token]
+        return self._stages
+
+    @property
+    def map_stages(self) -> list[Stage]:
+        """Map stages, then the per-batch part of each global stage."""
+        stages = self.stages()
+        return [s for s in stages if not is_global(s)] + [Prepare(s) for s in stages if is_global(s)]
+
+    @property
+    def global_stages(self) -> list[Any]:
+        return [s for s in self.stages() if is_global(s)]
+
+    @property
+    def map_names(self) -> list[str]:
+        return [READ_STAGE, *(s.name for s in self.stages() if not is_global(s))]
+
+    @property
+    def names(self) -> list[str]:
+        return [READ_STAGE, *(s.name for s in self.stages())]
+
+
+def check_chain(stages: Sequence[Stage], columns: Iterable[str]) -> None:
+    available = set(columns)
+    for stage in stages:
+        check_reads(stage, available)
+        available |= set(stage.adds)
+
+
+def run_stages(stages: Sequence[Stage], batch: pl.DataFrame, entry: bool = True) -> pl.DataFrame:
+    """Run `stages` over the rows of `batch` not yet rejected; rows a stage rejects get its name in
+    `reject_stage` and skip later stages. On entry, rows the reader rejected are stamped `read`."""
+    batch = with_bookkeeping(batch)
+    if entry:
+        batch = batch.with_columns(pl.when(pl.col(REJECT_REASON).is_not_null()).then(pl.lit(READ_STAGE))
+                                   .otherwise(None).alias(REJECT_STAGE))
+    check_chain(stages, batch.columns)
+    parts = [batch.filter(pl.col(REJECT_STAGE).is_not_null())]
+    alive = batch.filter(pl.col(REJECT_STAGE).is_null())
+    for stage in stages:
+        if alive.height == 0:
+            break
+        out = stage(alive)
+        check_output(stage, alive, out)
+        hit = out[REJECT_REASON].is_not_null()
+        parts.append(out.filter(hit).with_columns(pl.lit(stage.name).alias(REJECT_STAGE)))
+        alive = out.filter(~hit)
+    return pl.concat([p for p in [*parts, alive] if p.height] or [alive], how="diagonal_relaxed")
+
+
+def count_stages(frame: pl.DataFrame, names: Sequence[str]) -> list[dict[str, Any]]:
+    """Per-stage counts of a processed frame, from its `reject_stage` column."""
+    counts, remaining = [], frame.height
+    for name in names:
+        hit = frame.filter(pl.col(REJECT_STAGE) == name)
+        reasons = dict(hit[REJECT_REASON].value_counts(sort=True).iter_rows())
+        counts.append({"name": name, "rows_in": remaining, "kept": remaining - hit.height,
+                       "rejected": hit.height, "reasons": reasons})
+        remaining -= hit.height
+    return counts
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a run writes: kept rows of the map go straight to `kept/` unless a global stage still
+    has to see them (then `_map/kept/`)."""
+
+    out_dir: Path
+    has_globals: bool
+
+    @property
+    def kept_dir(self) -> Path:
+        return self.out_dir / ("_map/kept" if self.has_globals else "kept")
+
+    @property
+    def rejected_dir(self) -> Path:
+        return self.out_dir / "rejected"
+
+    @property
+    def output_dirs(self) -> list[Path]:
+        return [self.out_dir / "kept", self.out_dir / "_map", self.rejected_dir]
+
+
+def file_stem(stage_name: str) -> str:
+    return stage_name.replace("/", "_")
+
+
+def unused_late_columns(group: pl.DataFrame, stage_name: str,
+                        stage_adds: Sequence[tuple[str, tuple[str, ...]]]) -> list[str]:
+    """Columns only later stages add, all null in rows rejected at `stage_name` (they never saw them)."""
+    names = [name for name, _ in stage_adds]
+    cut = names.index(stage_name) + 1 if stage_name in names else 0
+    earlier = {c for _, adds in stage_adds[:cut] for c in adds}
+    later = {c for _, adds in stage_adds[cut:] for c in adds} - earlier
+    return [c for c in later if c in group.columns and group[c].null_count() == group.height]
+
+
+@dataclass(frozen=True)
+class ShardWriter:
+    """Writes processed frames of a shard; needs only the stage names and what they add."""
+
+    layout: Layout
+    names: tuple[str, ...]
+    stage_adds: tuple[tuple[str, tuple[str, ...]], ...]
+    rows_per_file: int
+
+    @classmethod
+    def of(cls, stage_set: StageSet, layout: Layout, rows_per_file: int) -> ShardWriter:
+        stage_adds = tuple((s.name, tuple(s.adds)) for s in stage_set.map_stages)
+        return cls(layout, tuple(stage_set.map_names), stage_adds, rows_per_file)
+
+    def write(self, frame: pl.DataFrame, prefix: str) -> tuple[list[str], list[dict[str, Any]]]:
+        """Write one processed frame; returns its files (relative to the output) and stage counts."""
+        kept = ParquetShardWriter(self.layout.kept_dir, f"part-{prefix}", self.rows_per_file)
+        paths = kept.close_with(frame.filter(pl.col(REJECT_STAGE).is_null()))
+        for name in self.names:
+            group = frame.filter(pl.col(REJECT_STAGE) == name)
+            if group.height:
+                writer = ParquetShardWriter(self.layout.rejected_dir, f"{file_stem(name)}-{prefix}",
+                                            self.rows_per_file)
+                paths += writer.close_with(group.drop(unused_late_columns(group, name, self.stage_adds)))
+        files = [str(p.relative_to(self.layout.out_dir)) for p in paths]
+        return files, count_stages(frame, self.names)
+
+
+def process_shard(shard: InputShard, stage_set: StageSet, layout: Layout, rows_per_file: int) -> dict:
+    """Read, process and write one shard, then mark it complete."""
+    stages = stage_set.map_stages
+    frames = [run_stages(stages, batch) for batch in shard.batches()]
+    frame = pl.concat(frames, how="diagonal_relaxed") if frames else with_bookkeeping(pl.DataFrame())
+    files, counts = ShardWriter.of(stage_set, layout, rows_per_file).write(frame, shard.shard_id)
+    ShardState(layout.out_dir).mark_complete(shard.shard_id, counts, files)
+    return {"shard": shard.shard_id, "counts": counts, "files": files}
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(stage_set: StageSet) -> None:
+    stage_set.stages()
+    _WORKER["stage_set"] = stage_set
+
+
+def _process_in_worker(shard: InputShard, layout: Layout, rows_per_file: int) -> dict:
+    return process_shard(shard, _WORKER["stage_set"], layout, rows_per_file)
+
+
+def local_markers(shards: list[InputShard], stage_set: StageSet, layout: Layout, rows_per_file: int,
+                  workers: int) -> Iterator[dict]:
+    """Process shards here (one worker) or in `workers` forkserver processes; yields markers."""
+    if workers <= 1 or len(shards) <= 1:
+        for shard in shards:
+            yield process_shard(shard, stage_set, layout, rows_per_file)
+        return
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(stage_set,)) as pool:
+        futures = [pool.submit(_process_in_worker, shard, layout, rows_per_file) for shard in shards]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def plan_global_stages(files: list[Path], stages: Sequence[GlobalStage],
+                       manifest: Manifest) -> list[pl.DataFrame]:
+    """Each global stage's updates over all kept rows (those it rejects are hidden from the next)."""
+    columns = list(dict.fromkeys([ROW_ID, *(c for s in stages for c in s.plan_reads)]))
+    frames = [pl.read_parquet(f, columns=columns) for f in files]
+    rows = pl.concat(frames) if frames else pl.DataFrame(schema={c: pl.Utf8 for c in columns})
+    if rows[ROW_ID].n_unique() != rows.height:
+        raise StageError(f"stage '{stages[0].name}' needs unique row ids, and some kept rows share one")
+    updates = []
+    for stage in stages:
+        update = stage.plan(rows).rename({REJECT_REASON: "_reason", REJECT_DETAIL: "_detail"})
+        rejected = update.filter(pl.col("_reason").is_not_null())
+        manifest.stage(stage.name).add({
+            "rows_in": rows.height, "kept": rows.height - rejected.height, "rejected": rejected.height,
+            "reasons": dict(rejected["_reason"].value_counts().iter_rows())})
+        rows = rows.join(rejected.select(ROW_ID), on=ROW_ID, how="anti")
+        updates.append(update)
+    return updates
+
+
+def apply_update(frame: pl.DataFrame, stage: GlobalStage, update: pl.DataFrame) -> pl.DataFrame:
+    frame = frame.drop([c for c in stage.adds if c != ROW_ID], strict=False)
+    frame = frame.join(update, on=ROW_ID, how="left", maintain_order="left")
+    hit = pl.col(REJECT_STAGE).is_null() & pl.col("_reason").is_not_null()
+    return frame.with_columns(
+        pl.when(hit).then(pl.col("_reason")).otherwise(pl.col(REJECT_REASON)).alias(REJECT_REASON),
+        pl.when(hit).then(pl.col("_detail")).otherwise(pl.col(REJECT_DETAIL)).alias(REJECT_DETAIL),
+        pl.when(hit).then(pl.lit(stage.name)).otherwise(pl.col(REJECT_STAGE)).alias(REJECT_STAGE),
+    ).drop("_reason", "_detail")
+
+
+def apply_global_stages(layout: Layout, stages: Sequence[GlobalStage], manifest: Manifest,
+                        rows_per_file: int) -> None:
+    """Run the global stages over the map's kept shards; writes the final kept/ and their rejects.
+    Always redone in full from `_map/kept`, so a run cut off here finishes on re-run."""
+    kept_dir = layout.out_dir / "kept"
+    for stale in [*kept_dir.glob("*.parquet"),
+                  *(f for s in stages for f in layout.rejected_dir.glob(f"{file_stem(s.name)}-*.parquet"))]:
+        stale.unlink()
+    files = sorted(layout.kept_dir.glob("*.parquet"))
+    updates = plan_global_stages(files, stages, manifest)
+    drops = [c for s in stages for c in s.drops]
+    for path in files:
+        frame = pl.read_parquet(path)
+        for stage, update in zip(stages, updates, strict=True):
+            frame = apply_update(frame, stage, update)
+        frame = frame.drop(drops, strict=False)
+        ParquetShardWriter(kept_dir, path.stem, rows_per_file).close_with(
+            frame.filter(pl.col(REJECT_STAGE).is_null()))
+        for stage in stages:
+            ParquetShardWriter(layout.rejected_dir, f"{file_stem(stage.name)}-{path.stem}", rows_per_file
+                               ).close_with(frame.filter(pl.col(REJECT_STAGE) == stage.name))
+
+
+@dataclass
+class RunPlan:
+    """What both engines share: the shards, what is already complete, the manifest, and the end
+    of a run (global stages, manifest.json)."""
+
+    source: Reader | Iterable[pl.DataFrame]
+    stage_set: StageSet
+    layout: Layout
+    shards: list[InputShard]
+    manifest: Manifest
+    complete: dict[str, dict] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    @classmethod
+    def create(cls, source: Reader | Iterable[pl.DataFrame], stages: StagesOrFactory, out_dir: str | Path,
+               *, command: str, params: dict[str, Any] | None, shard_rows: int, rows_per_file: int,
+               resume: bool) -> RunPlan:
+        stage_set = stages if isinstance(stages, StageSet) else StageSet(stages)
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        manifest = Manifest(command=command, params=params or {})
+        shards = plan_shards(source, shard_rows)
+        run_fingerprint = None
+        if isinstance(source, Reader):
+            manifest.inputs.append(source.describe())
+            run_fingerprint = fingerprint(command, params, manifest.inputs, stage_set.names,
+                                          [s.shard_id for s in shards], shard_rows, rows_per_file)
+        layout = Layout(out_dir, bool(stage_set.global_stages))
+        complete = ShardState(out_dir).start(run_fingerprint, resume, layout.output_dirs)
+        for name in stage_set.names:
             manifest.stage(name)
+        plan = cls(source, stage_set, layout, shards, manifest)
+        for marker in complete.values():
+            plan.record(marker)
+        return plan
 
-    def process(self, batch: pl.DataFrame) -> int:
-        """Route one batch; returns the number of input rows it held."""
-        batch = with_bookkeeping(batch)
-        alive = self._split(READ_STAGE, batch)
-        if not self._checked:
-            self._check_columns(alive.columns)
-        for stage in self.stages:
-            if alive.height == 0:
-                continue
-            out = stage(alive)
-            check_output(stage, alive, out)
-            alive = self._split(stage.name, out)
-        self.kept.write(alive)
-        return batch.height
+    @property
+    def todo(self) -> list[InputShard]:
+        return [s for s in self.shards if s.shard_id not in self.complete]
 
-    def _check_columns(self, columns: list[str]) -> None:
-        available = set(columns)
-        for stage in self.stages:
-            check_reads(stage, available)
-            available |= set(stage.adds)
-        self._checked = True
+    @property
+    def total_rows(self) -> int | None:
+        return self.source.total_rows() if isinstance(self.source, Reader) else None
 
-    def _split(self, stage_name: str, batch: pl.DataFrame) -> pl.DataFrame:
-        rejected_now = batch[REJECT_REASON].is_not_null()
-        if stage_name == READ_STAGE:
-            rejected_now &= batch[REJECT_STAGE].fill_null(READ_STAGE) == READ_STAGE
-        rejected = batch.filter(rejected_now).with_columns(pl.lit(stage_name).alias(REJECT_STAGE))
-        count = self.manifest.stage(stage_name)
-        count.rows_in += batch.height
-        count.rejected += rejected.height
-        count.kept += batch.height - rejected.height
-        count.reasons.update(rejected[REJECT_REASON].to_list())
-        if rejected.height:
-            self._rejected_writer(stage_name).write(rejected)
-        return batch.filter(~rejected_now)
+    def record(self, marker: dict) -> int:
+        """Count a complete shard; returns its rows in."""
+        self.complete[marker["shard"]] = marker
+        self.manifest.add_counts(marker["counts"])
+        return marker["counts"][0]["rows_in"] if marker["counts"] else 0
 
-    def _rejected_writer(self, stage_name: str) -> ParquetShardWriter:
-        if stage_name not in self.rejected:
-            self.rejected[stage_name] = ParquetShardWriter(
-                self.out_dir / "rejected", stage_name.replace("/", "_"), self.rows_per_shard)
-        return self.rejected[stage_name]
-
-    def close(self) -> dict[str, list[str]]:
-        kept = [str(p.relative_to(self.out_dir)) for p in self.kept.close()]
-        rejected = [str(p.relative_to(self.out_dir)) for w in self.rejected.values() for p in w.close()]
-        return {"kept": kept, "rejected": sorted(rejected)}
+    def finish(self, rows_per_file: int) -> Manifest:
+        if self.stage_set.global_stages:
+            apply_global_stages(self.layout, self.stage_set.global_stages, self.manifest, rows_per_file)
+        out_dir = self.layout.out_dir
+        self.manifest.outputs = {
+            part: sorted(str(p.relative_to(out_dir)) for p in (out_dir / part).glob("*.parquet"))
+            for part in ("kept", "rejected")}
+        self.manifest.elapsed_s = time.perf_counter() - self.started
+        self.manifest.write(out_dir / "manifest.json")
+        return self.manifest
 
 
 def progress_bar(enabled: bool = True) -> Progress:
@@ -93,29 +385,26 @@ def progress_bar(enabled: bool = True) -> Progress:
                     TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), disable=not enabled)
 
 
-def run(reader: Reader | Iterable[pl.DataFrame], stages: Sequence[Stage], out_dir: str | Path, *,
-        command: str = "run", params: dict[str, Any] | None = None, progress: bool = True,
-        rows_per_shard: int = 50_000, description: str = "cleaning") -> Manifest:
-    """Run `stages` over every batch of `reader`, writing kept/, rejected/ and manifest.json."""
-    out_dir = Path(out_dir)
-    for stale in ("kept", "rejected"):
-        shutil.rmtree(out_dir / stale, ignore_errors=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = Manifest(command=command, params=params or {})
-    if isinstance(reader, Reader):
-        manifest.inputs.append(reader.describe())
-    router = BatchRouter(stages, out_dir, manifest, rows_per_shard)
-    total = reader.total_rows() if isinstance(reader, Reader) else None
-    batches = reader.batches() if isinstance(reader, Reader) else reader
-    started = time.perf_counter()
+def track(plan: RunPlan, markers: Iterable[dict], progress: bool, description: str) -> None:
+    """Record markers as shards complete, with a progress bar in rows."""
     with progress_bar(progress) as bar:
-        task = bar.add_task(description, total=total, rate="")
-        for batch in batches:
-            rows = router.process(batch)
-            elapsed = time.perf_counter() - started
-            done = bar.tasks[task].completed + rows
-            bar.update(task, advance=rows, rate=f"{done / max(elapsed, 1e-9):,.0f} rows/s")
-    manifest.outputs = router.close()
-    manifest.elapsed_s = time.perf_counter() - started
-    manifest.write(out_dir / "manifest.json")
-    return manifest
+        done = sum(m["counts"][0]["rows_in"] for m in plan.complete.values() if m["counts"])
+        task = bar.add_task(description, total=plan.total_rows, completed=done, rate="")
+        started, fresh = time.perf_counter(), 0
+        for marker in markers:
+            fresh += plan.record(marker)
+            rate = fresh / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, completed=done + fresh, rate=f"{rate:,.0f} rows/s")
+
+
+def run(reader: Reader | Iterable[pl.DataFrame], stages: StagesOrFactory, out_dir: str | Path, *,
+        command: str = "run", params: dict[str, Any] | None = None, progress: bool = True,
+        rows_per_shard: int = 50_000, description: str = "cleaning", workers: int = 1,
+        resume: bool = False, shard_rows: int = 1_000) -> Manifest:
+    """Run `stages` over `reader` in `workers` processes, writing kept/, rejected/ and manifest.json.
+    With `resume`, shards completed by an earlier run of the same command are kept, not redone."""
+    plan = RunPlan.create(reader, stages, out_dir, command=command, params=params, shard_rows=shard_rows,
+                          rows_per_file=rows_per_shard, resume=resume)
+    markers = local_markers(plan.todo, plan.stage_set, plan.layout, rows_per_shard, workers)
+    track(plan, markers, progress, description)
+    return plan.finish(rows_per_shard)

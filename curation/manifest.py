@@ -25,6 +25,16 @@ class StageCount:
     def balanced(self) -> bool:
         return self.rows_in == self.kept + self.rejected
 
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "reasons": dict(self.reasons.most_common())}
+
+    def add(self, other: dict[str, Any]) -> None:
+        """Add another count of the same stage (a shard's, as written by `to_dict`)."""
+        self.rows_in += other["rows_in"]
+        self.kept += other["kept"]
+        self.rejected += other["rejected"]
+        self.reasons.update(other["reasons"])
+
 
 @dataclass
 class Manifest:
@@ -61,8 +71,13 @@ class Manifest:
         return (all(s.balanced for s in self.stages) and chained
                 and self.rows_in == self.rows_kept + self.rows_rejected)
 
+    def add_counts(self, counts: list[dict[str, Any]]) -> None:
+        """Sum per-shard stage counts into this manifest."""
+        for count in counts:
+            self.stage(count["name"]).add(count)
+
     def to_dict(self) -> dict[str, Any]:
-        stages = [{**asdict(s), "reasons": dict(s.reasons.most_common())} for s in self.stages]
+        stages = [s.to_dict() for s in self.stages]
         return {
             "tool": "aesthetic-curation", "version": __version__, "python": platform.python_version(),
             "command": self.command, "params": self.params, "inputs": self.inputs,

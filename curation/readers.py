@@ -334,3 +334,21 @@ def open_reader(path: str | Path, *, text_column: str = "text", batch_size: int 
     if chosen not in readers:
         raise InputError(f"cannot tell the format of '{suffix}' files; pass --format", path=text)
     return readers[chosen](local, batch_size=batch_size, text_column=text_column)
+
+
+def read_kaggle_files(reader: KaggleFormsReader, files: list[Path]) -> Iterator[pl.DataFrame]:
+    """The batches of `reader` restricted to `files` (one input shard of a forms folder)."""
+    schema = {**POEM_COLUMNS, **dict.fromkeys(BOOKKEEPING, pl.Utf8)}
+    for start in range(0, len(files), reader.batch_size):
+        yield pl.DataFrame([reader._row(f) for f in files[start:start + reader.batch_size]], schema=schema)
+
+
+def read_parquet_row_groups(reader: ParquetReader, path: Path,
+                            row_groups: list[int]) -> Iterator[pl.DataFrame]:
+    """The batches of consecutive `row_groups` of one Parquet file, numbered as in `reader.batches()`."""
+    parquet = reader._open(path)
+    offset = sum(parquet.metadata.row_group(i).num_rows for i in range(row_groups[0]))
+    for record_batch in parquet.iter_batches(batch_size=reader.batch_size, row_groups=row_groups):
+        frame = pl.from_arrow(record_batch)
+        yield reader._finish(frame, path, offset)
+        offset += frame.height

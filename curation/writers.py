@@ -39,6 +39,11 @@ class ParquetShardWriter:
         self.flush()
         return self.files
 
+    def close_with(self, batch: pl.DataFrame) -> list[Path]:
+        """Write a last batch and close."""
+        self.write(batch)
+        return self.close()
+
 
 def read_shards(directory: Path) -> pl.DataFrame:
     """Read every shard of a folder into one frame; shards of different stages may differ in

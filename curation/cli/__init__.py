@@ -19,11 +19,16 @@ err_console = Console(stderr=True)
 
 
 def _register() -> None:
-    from curation.cli import align, judge, likes, poems
+    from curation.cli import align, build, judge, likes, poems, posts, posts_models
 
     poems_app.command("clean")(poems.clean)
     poems_app.command("score")(judge.score)
     poems_app.command("agreement")(judge.agreement)
+    poems_app.command("build")(build.build)
+    poems_app.command("publish")(build.publish)
+    poems_app.command("sample-representation")(build.sample_representation)
+    posts.app.command("fit-probe")(posts_models.fit_probe_command)
+    app.add_typer(posts.app, name="posts")
     app.add_typer(likes.app, name="likes")
     app.add_typer(align.app, name="align")
 

@@ -50,12 +50,23 @@ def clean(
     text_column: Annotated[str, typer.Option(help="Column holding the poem text")] = "text",
     batch_size: Annotated[int, typer.Option(help="Rows per batch")] = 2_000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+    engine: Annotated[str, typer.Option(help="local (processes on this machine) or ray")] = "local",
+    workers: Annotated[int, typer.Option(help="Local engine: worker processes; ray: CPUs of a local "
+                                         "Ray instance (default: all)")] = 1,
+    ray_address: Annotated[str | None, typer.Option(help="Connect to this Ray cluster (e.g. auto or "
+                                                    "ray://head:10001) instead of starting one")] = None,
+    resume: Annotated[bool, typer.Option(help="Keep the shards an earlier run of the same command "
+                                         "completed in --out")] = True,
+    shard_rows: Annotated[int, typer.Option(help="Rows (or files) per input shard")] = 1_000,
 ) -> None:
     """Clean poems: strip copyright footers and author notes, keep English, tag the form category,
     mark duplicates. Writes kept and rejected Parquet and a balanced manifest."""
+    from functools import partial
+
     from curation.engine import run
+    from curation.errors import CurationError
     from curation.readers import open_reader
-    from filters.poems import EnglishFilter, FormCategory, MarkDuplicates, StripFooter
+    from filters.poems import EnglishFilter
     from filters.poems.english import (
         DEFAULT_MIN_EVIDENCE,
         DEFAULT_MIN_SHARE,
@@ -69,17 +80,34 @@ def clean(
         min_english = SEED_MIN_SHARE if english_mode == "share" else DEFAULT_MIN_SHARE
     if min_evidence is None:
         min_evidence = DEFAULT_MIN_EVIDENCE
-    english = EnglishFilter(min_zipf=threshold, min_count=threshold, lexicon_csv=lexicon,
-                            min_share=min_english, min_evidence=min_evidence, mode=english_mode)
+    english = dict(min_zipf=threshold, min_count=threshold, lexicon_csv=lexicon, min_share=min_english,
+                   min_evidence=min_evidence, mode=english_mode)
     reader = open_reader(input_path, text_column=text_column, batch_size=batch_size)
-    dedup = MarkDuplicates(drop_exact=drop_duplicates, drop_near=drop_near_duplicates)
-    stages = [StripFooter(), english, FormCategory(), dedup]
+    stages = partial(poem_stages, english, drop_duplicates, drop_near_duplicates)
     params = {"lexicon": str(lexicon) if lexicon else "wordfreq:en", "lexicon_threshold": threshold,
               "min_english": min_english, "min_evidence": min_evidence, "english_mode": english_mode,
               "drop_duplicates": drop_duplicates, "drop_near_duplicates": drop_near_duplicates,
               "text_column": text_column}
-    manifest = run(reader, stages, out, command="poems clean", params=params, progress=not as_json)
+    options = dict(command="poems clean", params=params, progress=not as_json, resume=resume,
+                   shard_rows=shard_rows)
+    if engine == "local":
+        manifest = run(reader, stages, out, workers=workers, **options)
+    elif engine == "ray":
+        from curation.ray_engine import run_ray
+
+        cpus = workers if workers > 1 else None
+        manifest = run_ray(reader, stages, out, address=ray_address, num_cpus=cpus, **options)
+    else:
+        raise CurationError(f"--engine must be local or ray, not {engine!r}")
     if as_json:
         typer.echo(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
     else:
         console.print(summary_table(manifest, out))
+
+
+def poem_stages(english: dict, drop_duplicates: bool, drop_near_duplicates: bool) -> list:
+    """The stages of `poems clean`, built where they run (each worker builds its own once)."""
+    from filters.poems import EnglishFilter, FormCategory, MarkDuplicates, StripFooter
+
+    return [StripFooter(), EnglishFilter(**english), FormCategory(),
+            MarkDuplicates(drop_exact=drop_duplicates, drop_near=drop_near_duplicates)]

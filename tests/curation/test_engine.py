@@ -6,6 +6,7 @@ import pytest
 
 from curation.engine import run
 from curation.errors import StageError
+from curation.readers import open_reader
 from curation.stage import as_batched_map, reject_where
 from curation.writers import read_shards
 
@@ -80,3 +81,25 @@ def test_same_stage_runs_under_datasets_map():
     mapped = data.map(as_batched_map(DropShort()), batched=True)
     assert mapped["reject_reason"] == [None, "too_short"]
     assert mapped["words"] == [3, 1]
+
+
+def test_workers_and_resume_give_the_rows_of_one_plain_run(tmp_path):
+    texts = {0: "too short", 1: "has an x"}
+    path = tmp_path / "in.parquet"
+    pl.DataFrame({"row_id": [f"r{i}" for i in range(40)],
+                  "text": [texts.get(i % 4, f"long enough {i}") for i in range(40)]}
+                 ).write_parquet(path, row_group_size=5)
+    plain = run(open_reader(path), [DropShort(), DropLetter()], tmp_path / "plain", progress=False)
+    two = run(open_reader(path), [DropShort(), DropLetter()], tmp_path / "two", progress=False, workers=2,
+              shard_rows=10)
+    for part in ("kept", "rejected"):
+        assert read_shards(tmp_path / "two" / part).sort("row_id").equals(
+            read_shards(tmp_path / "plain" / part).sort("row_id"))
+    assert two.to_dict()["stages"] == plain.to_dict()["stages"]
+
+    again = run(open_reader(path), [DropShort(), DropLetter()], tmp_path / "two", progress=False, workers=2,
+                shard_rows=10, resume=True)
+    assert again.to_dict()["stages"] == plain.to_dict()["stages"]
+    changed = run(open_reader(path), [DropShort(min_words=1)], tmp_path / "two", progress=False,
+                  shard_rows=10, resume=True)
+    assert changed.rows_kept == 40 and read_shards(tmp_path / "two" / "kept").height == 40

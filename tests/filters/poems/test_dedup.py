@@ -1,22 +1,45 @@
 import polars as pl
 
+from curation.engine import run
+from curation.writers import read_shards
 from filters.poems.dedup import MarkDuplicates
 
 POEM = "the sea is calm tonight the tide is full the moon lies fair upon the straits on the french coast"
 
 
-def test_exact_and_near_duplicates_are_marked_across_batches():
+def batches():
+    yield pl.DataFrame({"row_id": ["c", "d"], "text": [POEM.upper() + "!", POEM + " gleams"]})
+    yield pl.DataFrame({"row_id": ["a", "b"], "text": [POEM, "something else entirely, short"]})
+
+
+def test_exact_and_near_duplicates_are_marked_across_batches(tmp_path):
+    run(batches(), [MarkDuplicates()], tmp_path, progress=False)
+    kept = read_shards(tmp_path / "kept").sort("row_id")
+    assert kept["duplicate_of"].to_list() == [None, None, "a", None]
+    assert kept["near_duplicate_of"].to_list() == [None, None, None, "a"]
+    assert kept["reject_reason"].null_count() == 4
+    assert "minhash" not in kept.columns
+
+
+def test_the_first_copy_is_the_smallest_row_id_whatever_the_order():
     dedup = MarkDuplicates()
-    first = dedup(pl.DataFrame({"row_id": ["a", "b"], "text": [POEM, "something else entirely, short"]}))
-    second = dedup(pl.DataFrame({"row_id": ["c", "d"], "text": [POEM.upper() + "!", POEM + " gleams"]}))
-    assert first["duplicate_of"].to_list() == [None, None]
-    assert second["duplicate_of"].to_list() == ["a", None]
-    assert second["near_duplicate_of"].to_list() == [None, "a"]
-    assert "reject_reason" not in second.columns
+    rows = pl.DataFrame({"row_id": ["d", "c", "b", "a"], "text": [POEM + " gleams", POEM, "short", POEM]})
+    for order in (rows, rows.reverse(), rows.sample(fraction=1.0, shuffle=True, seed=3)):
+        marked = dedup(order).sort("row_id")
+        assert marked["duplicate_of"].to_list() == [None, None, "a", None]
+        assert marked["near_duplicate_of"].to_list() == [None, None, None, "a"]
 
 
-def test_duplicates_can_be_rejected_with_their_original():
+def test_duplicates_can_be_rejected_with_their_original(tmp_path):
     dedup = MarkDuplicates(drop_exact=True)
-    out = dedup(pl.DataFrame({"row_id": ["a", "b"], "text": [POEM, POEM]}))
-    assert out["reject_reason"].to_list() == [None, "exact_duplicate"]
-    assert out["reject_detail"][1] == "same text as a"
+    out = dedup(pl.DataFrame({"row_id": ["b", "a"], "text": [POEM, POEM]}))
+    assert out["reject_reason"].to_list() == ["exact_duplicate", None]
+    assert out["reject_detail"][0] == "same text as a"
+
+    manifest = run(batches(), [MarkDuplicates(drop_exact=True, drop_near=True)], tmp_path, progress=False)
+    rejected = read_shards(tmp_path / "rejected").sort("row_id")
+    assert rejected["row_id"].to_list() == ["c", "d"]
+    assert rejected["reject_reason"].to_list() == ["exact_duplicate", "near_duplicate"]
+    assert set(rejected["reject_stage"]) == {"dedup"}
+    assert manifest.balanced and manifest.stage("dedup").rejected == 2
+    assert sorted(read_shards(tmp_path / "kept")["row_id"]) == ["a", "b"]

@@ -1,0 +1,202 @@
+"""`curate posts ingest|clean`: artwork posts -> fetched, validated, filtered images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from curation.cli.poems import summary_table
+from curation.errors import CurationError
+from curation.manifest import Manifest
+
+app = typer.Typer(help="Artwork posts (Twitter/X): ingest, fetch images, filter.", no_args_is_help=True)
+console = Console()
+
+PostsArgument = Annotated[
+    Path,
+    typer.Argument(metavar="POSTS", help="Posts as JSONL/JSON (flat rows or X API v2 pages), CSV or Parquet"),
+]
+OutOption = Annotated[Path, typer.Option("--out", help="Output folder: kept/, rejected/, manifest.json")]
+
+
+def report(manifest: Manifest, out: Path, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        console.print(summary_table(manifest, out))
+
+
+@app.command()
+def ingest(
+    posts: PostsArgument,
+    out: OutOption,
+    batch_size: Annotated[int, typer.Option(help="Image rows per batch")] = 256,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+) -> None:
+    """Read posts into the post schema (one row per image); no images are fetched."""
+    from curation.engine import run
+    from filters.posts import read_posts
+
+    manifest = run(
+        read_posts(posts, batch_size),
+        [],
+        out,
+        command="posts ingest",
+        params={"batch_size": batch_size},
+        progress=not as_json,
+        description="ingesting",
+    )
+    report(manifest, out, as_json)
+
+
+def model_stages(
+    clip_model: str,
+    clip_pretrained: str,
+    device: str,
+    artwork_prompts: Path | None,
+    ai_probe: Path | None,
+    protection_probe: Path | None,
+) -> list:
+    """The open_clip stages: artwork, AI probe, protection, near duplicates."""
+    try:
+        from filters.posts.model_stages import PostModelConfig, build_model_stages
+    except ModuleNotFoundError as error:
+        if error.name and error.name.startswith("filters.posts"):
+            raise CurationError(
+                "the model stages (filters.posts.model_stages) are not available; pass --no-models"
+            ) from None
+        raise CurationError(
+            f"the model stages need '{error.name}' (pip install "
+            "'aesthetic-curation[vision]'), or pass --no-models"
+        ) from None
+    config = PostModelConfig(
+        clip_model=clip_model,
+        clip_pretrained=None if clip_pretrained.lower() == "none" else clip_pretrained,
+        device=device,
+        artwork_prompts=artwork_prompts,
+        ai_probe=ai_probe,
+        protection_probe=protection_probe,
+    )
+    return list(build_model_stages(config))
+
+
+@app.command()
+def clean(
+    posts: PostsArgument,
+    out: OutOption,
+    images_dir: Annotated[
+        Path | None, typer.Option(help="Where images are stored (default OUT/images); reuse it to resume")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Concurrent downloads")] = 16,
+    timeout: Annotated[float, typer.Option(help="Seconds per download")] = 10.0,
+    max_mb: Annotated[float, typer.Option(help="Largest image accepted, in MB")] = 20.0,
+    attempts: Annotated[int, typer.Option(help="Tries per URL for 5xx, timeouts, broken bodies")] = 3,
+    retry_failed: Annotated[bool, typer.Option(help="Request URLs that failed transiently before")] = False,
+    min_side: Annotated[int, typer.Option(help="Smallest image side kept, in pixels")] = 64,
+    max_aspect: Annotated[float, typer.Option(help="Largest long/short side ratio kept")] = 4.0,
+    max_pixels: Annotated[int, typer.Option(help="Decompression-bomb limit, in pixels")] = 89_478_485,
+    allow_animated: Annotated[bool, typer.Option(help="Keep animated GIF/WebP/PNG")] = False,
+    min_likes: Annotated[int, typer.Option(help="Like-count floor")] = 0,
+    normalise: Annotated[str, typer.Option(help="Engagement score: none, author or month")] = "none",
+    min_score: Annotated[float | None, typer.Option(help="Smallest normalised engagement score kept")] = None,
+    keep_ai_hashtags: Annotated[bool, typer.Option(help="Mark, do not reject, AI hashtags")] = False,
+    keep_protection_hashtags: Annotated[
+        bool, typer.Option(help="Mark, do not reject, #glaze/#noai...")
+    ] = False,
+    keep_ai_metadata: Annotated[bool, typer.Option(help="Mark, do not reject, AI metadata")] = False,
+    clip_model: Annotated[str, typer.Option(help="open_clip architecture")] = "ViT-B-16",
+    clip_pretrained: Annotated[
+        str, typer.Option(help="open_clip pretrained tag; 'none' for random weights (smoke tests)")
+    ] = "laion2b_s34b_b88k",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = "auto",
+    artwork_prompts: Annotated[Path | None, typer.Option(help="Zero-shot classes and prompts file")] = None,
+    ai_probe: Annotated[Path | None, typer.Option(help="AI-generated probe (.safetensors)")] = None,
+    protection_probe: Annotated[
+        Path | None, typer.Option(help="Glaze/Nightshade probe (.safetensors)")
+    ] = None,
+    no_models: Annotated[bool, typer.Option("--no-models", help="Skip the open_clip stages")] = False,
+    batch_size: Annotated[int, typer.Option(help="Image rows per batch")] = 256,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+) -> None:
+    """Clean posts: ingest -> fetch -> decode -> engagement -> text signals -> AI metadata -> model
+    stages. Writes kept and rejected Parquet and a balanced manifest."""
+    from curation.engine import run
+    from filters.posts import AIMetadata, DecodeImages, EngagementFilter, FetchImages, TextSignals, read_posts
+    from filters.posts.engagement import engagement_reference
+
+    images_dir = images_dir or out / "images"
+    reference = None
+    if normalise != "none":
+        reference = engagement_reference(
+            (b.filter(b["reject_reason"].is_null()) for b in read_posts(posts, batch_size).batches()),
+            normalise,
+        )
+    fetch = FetchImages(
+        images_dir,
+        workers=workers,
+        timeout=timeout,
+        max_bytes=int(max_mb * 1024 * 1024),
+        attempts=attempts,
+        retry_failed=retry_failed,
+    )
+    stages = [
+        fetch,
+        DecodeImages(
+            min_side=min_side,
+            max_aspect_ratio=max_aspect,
+            max_pixels=max_pixels,
+            reject_animated=not allow_animated,
+        ),
+        EngagementFilter(min_likes=min_likes, normalise=normalise, min_score=min_score, reference=reference),
+        TextSignals(reject_ai=not keep_ai_hashtags, reject_protected=not keep_protection_hashtags),
+        AIMetadata(reject=not keep_ai_metadata),
+    ]
+    if not no_models:
+        stages += model_stages(
+            clip_model, clip_pretrained, device, artwork_prompts, ai_probe, protection_probe
+        )
+    params = {
+        "images_dir": str(images_dir),
+        "workers": workers,
+        "timeout": timeout,
+        "max_mb": max_mb,
+        "attempts": attempts,
+        "retry_failed": retry_failed,
+        "min_side": min_side,
+        "max_aspect": max_aspect,
+        "max_pixels": max_pixels,
+        "allow_animated": allow_animated,
+        "min_likes": min_likes,
+        "normalise": normalise,
+        "min_score": min_score,
+        "keep_ai_hashtags": keep_ai_hashtags,
+        "keep_protection_hashtags": keep_protection_hashtags,
+        "keep_ai_metadata": keep_ai_metadata,
+        "models": None
+        if no_models
+        else {
+            "clip_model": clip_model,
+            "clip_pretrained": clip_pretrained,
+            "device": device,
+            "artwork_prompts": str(artwork_prompts or ""),
+            "ai_probe": str(ai_probe or ""),
+            "protection_probe": str(protection_probe or ""),
+        },
+    }
+    try:
+        manifest = run(
+            read_posts(posts, batch_size),
+            stages,
+            out,
+            command="posts clean",
+            params=params,
+            progress=not as_json,
+            description="cleaning posts",
+        )
+    finally:
+        fetch.close()
+    report(manifest, out, as_json)

@@ -1,0 +1,61 @@
+import polars as pl
+
+from curation.readers import open_reader
+from curation.shards import ShardState, plan_shards
+
+
+def forms_folder(root, poems_per_form=5, forms=3):
+    for form in range(forms):
+        folder = root / "forms" / f"form{form}"
+        folder.mkdir(parents=True)
+        for poem in range(poems_per_form):
+            (folder / f"Form{form}PoemsTitle{poem}PoembyAuthor.txt").write_text(f"poem {form} {poem}\n")
+    return root
+
+
+def test_forms_folder_splits_into_groups_of_files_in_a_fixed_order(tmp_path):
+    reader = open_reader(forms_folder(tmp_path))
+    shards = plan_shards(reader, shard_rows=4)
+    assert [s.shard_id for s in shards] == ["s00000", "s00001", "s00002", "s00003"]
+    assert [len(s.files) for s in shards] == [4, 4, 4, 3]
+    whole = pl.concat(list(reader.batches()))
+    assert pl.concat([s.read() for s in shards]).equals(whole)
+    assert [s.files for s in plan_shards(reader, shard_rows=4)] == [s.files for s in shards]
+
+
+def test_parquet_splits_by_row_groups_and_numbers_rows_as_the_whole_reader(tmp_path):
+    frame = pl.DataFrame({"text": [f"line {i}" for i in range(100)]})
+    frame.write_parquet(tmp_path / "a.parquet", row_group_size=10)
+    frame.head(7).write_parquet(tmp_path / "b.parquet")
+    reader = open_reader(tmp_path, batch_size=8)
+    shards = plan_shards(reader, shard_rows=25)
+    assert [s.row_groups for s in shards] == [(0, 1, 2), (3, 4, 5), (6, 7, 8), (9,), (0,)]
+    rows = pl.concat([s.read() for s in shards])
+    assert rows.equals(pl.concat(list(reader.batches())))
+    assert rows["row_id"].n_unique() == 107 and rows["row_id"][30] == "a.parquet:30"
+
+
+def test_resuming_keeps_complete_shards_and_removes_leftovers(tmp_path):
+    kept = tmp_path / "kept"
+    state = ShardState(tmp_path)
+    assert state.start("run-1", resume=True, output_dirs=[kept]) == {}
+    kept.mkdir()
+    (kept / "part-s00000.parquet").write_bytes(b"done")
+    state.mark_complete("s00000", [{"name": "read", "rows_in": 1, "kept": 1, "rejected": 0, "reasons": {}}],
+                        ["kept/part-s00000.parquet"])
+    (kept / "part-s00001.parquet").write_bytes(b"cut off before its marker")
+
+    complete = ShardState(tmp_path).start("run-1", resume=True, output_dirs=[kept])
+    assert list(complete) == ["s00000"]
+    assert sorted(p.name for p in kept.iterdir()) == ["part-s00000.parquet"]
+
+    assert ShardState(tmp_path).start("run-2", resume=True, output_dirs=[kept]) == {}
+    assert not kept.exists()
+
+
+def test_without_resume_a_run_starts_afresh(tmp_path):
+    state = ShardState(tmp_path)
+    state.start("run-1", resume=False, output_dirs=[])
+    state.mark_complete("s00000", [], [])
+    assert ShardState(tmp_path).start("run-1", resume=False, output_dirs=[]) == {}
+    assert ShardState(tmp_path).complete() == {}
