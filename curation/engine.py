@@ -17,9 +17,11 @@ step the same way, so results do not depend on the engine, worker count or shard
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -249,6 +251,22 @@ def _process_in_worker(shard: InputShard, layout: Layout, rows_per_file: int) ->
     return process_shard(shard, _WORKER["stage_set"], layout, rows_per_file)
 
 
+@contextmanager
+def threads_for_children(threads: int) -> Iterator[None]:
+    """Processes started inside this block size their polars and torch thread pools to `threads`."""
+    names = ("POLARS_MAX_THREADS", "OMP_NUM_THREADS")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(dict.fromkeys(names, str(threads)))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def local_markers(shards: list[InputShard], stage_set: StageSet, layout: Layout, rows_per_file: int,
                   workers: int) -> Iterator[dict]:
     """Process shards here (one worker) or in `workers` forkserver processes; yields markers."""
@@ -257,8 +275,10 @@ def local_markers(shards: list[InputShard], stage_set: StageSet, layout: Layout,
             yield process_shard(shard, stage_set, layout, rows_per_file)
         return
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(stage_set,)) as pool:
+    threads = max(1, (os.cpu_count() or 1) // workers)  # N workers x all-core polars pools thrash
+    with (threads_for_children(threads),
+          ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                              initargs=(stage_set,)) as pool):
         futures = [pool.submit(_process_in_worker, shard, layout, rows_per_file) for shard in shards]
         for future in as_completed(futures):
             yield future.result()
@@ -330,6 +350,7 @@ class RunPlan:
     manifest: Manifest
     complete: dict[str, dict] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+    describing: Future | None = None
 
     @classmethod
     def create(cls, source: Reader | Iterable[pl.DataFrame], stages: StagesOrFactory, out_dir: str | Path,
@@ -340,16 +361,19 @@ class RunPlan:
         out_dir.mkdir(parents=True, exist_ok=True)
         manifest = Manifest(command=command, params=params or {})
         shards = plan_shards(source, shard_rows)
-        run_fingerprint = None
+        run_fingerprint, describing = None, None
         if isinstance(source, Reader):
-            manifest.inputs.append(source.describe())
-            run_fingerprint = fingerprint(command, params, manifest.inputs, stage_set.names,
-                                          [s.shard_id for s in shards], shard_rows, rows_per_file)
+            run_fingerprint = fingerprint(command, params, source.describe(hash_content=False),
+                                          stage_set.names, [s.shard_id for s in shards], shard_rows,
+                                          rows_per_file)
+            pool = ThreadPoolExecutor(1)  # content hashes for the manifest, while the shards run
+            describing = pool.submit(source.describe)
+            pool.shutdown(wait=False)
         layout = Layout(out_dir, bool(stage_set.global_stages))
         complete = ShardState(out_dir).start(run_fingerprint, resume, layout.output_dirs)
         for name in stage_set.names:
             manifest.stage(name)
-        plan = cls(source, stage_set, layout, shards, manifest)
+        plan = cls(source, stage_set, layout, shards, manifest, describing=describing)
         for marker in complete.values():
             plan.record(marker)
         return plan
@@ -369,6 +393,8 @@ class RunPlan:
         return marker["counts"][0]["rows_in"] if marker["counts"] else 0
 
     def finish(self, rows_per_file: int) -> Manifest:
+        if self.describing is not None:
+            self.manifest.inputs.append(self.describing.result())
         if self.stage_set.global_stages:
             apply_global_stages(self.layout, self.stage_set.global_stages, self.manifest, rows_per_file)
         out_dir = self.layout.out_dir

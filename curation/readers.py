@@ -79,13 +79,21 @@ class Reader:
     def files(self) -> list[Path]:
         return [self.path]
 
-    def describe(self) -> dict:
+    def describe(self, hash_content: bool = True) -> dict:
+        """Path, kind, file count and a SHA-256 over every file's name and content; with
+        `hash_content=False`, over names, sizes and modification times instead (`listing_sha256`,
+        a quick identity for resuming)."""
         files = self.files()
         digest = hashlib.sha256()
         for f in files:
-            digest.update(f"{f.relative_to(self.path) if f != self.path else f.name}:{sha256_file(f)}\n"
-                          .encode())
-        return {"path": str(self.path), "kind": self.kind, "files": len(files), "sha256": digest.hexdigest()}
+            name = f.relative_to(self.path) if f != self.path else f.name
+            if hash_content:
+                digest.update(f"{name}:{sha256_file(f)}\n".encode())
+            else:
+                stat = f.stat()
+                digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        key = "sha256" if hash_content else "listing_sha256"
+        return {"path": str(self.path), "kind": self.kind, "files": len(files), key: digest.hexdigest()}
 
     def total_rows(self) -> int | None:
         return None
@@ -113,13 +121,19 @@ class KaggleFormsReader(Reader):
     """The Kaggle poems-by-form layout: `[forms/]<form>/<Form>Poems<Title>Poemby<Author>.txt`."""
 
     kind = "kaggle-forms"
+    _files: list[Path] | None = None
+
+    def __getstate__(self) -> dict:
+        """Shards travel to workers with their reader: leave the cached file list behind."""
+        return {**self.__dict__, "_files": None}
 
     def files(self) -> list[Path]:
-        root = self.path / "forms" if (self.path / "forms").is_dir() else self.path
-        files = sorted(root.glob("*/*.txt"))
-        if not files:
-            raise InputError("no poems found: expected <form>/<name>.txt files", path=str(root))
-        return files
+        if self._files is None:
+            root = self.path / "forms" if (self.path / "forms").is_dir() else self.path
+            self._files = sorted(root.glob("*/*.txt"))
+            if not self._files:
+                raise InputError("no poems found: expected <form>/<name>.txt files", path=str(root))
+        return self._files
 
     def total_rows(self) -> int:
         return len(self.files())

@@ -28,7 +28,14 @@ from pathlib import Path
 import polars as pl
 
 from curation.stage import reject_where
-from filters.poems.lexicon import HashedLookup, csv_lexicon, language_evidence, lemma_table, wordfreq_lexicon
+from filters.poems.lexicon import (
+    HashedLookup,
+    csv_lexicon,
+    evidence_cache_path,
+    language_evidence,
+    lemma_table,
+    wordfreq_lexicon,
+)
 
 TOKEN = r"\p{L}[\p{L}\p{M}]*(?:'\p{L}[\p{L}\p{M}]*)*"
 FOREIGN_LETTERS = r"[^a-z']"
@@ -125,7 +132,7 @@ class EnglishFilter:
                  else wordfreq_lexicon(self.min_zipf))
         self.lexicon = words.with_columns(pl.lit(True).alias("in_lexicon"))
         self.lemmas = lemma_table()
-        self.evidence = HashedLookup(language_evidence(), "word", "evidence")
+        self.evidence = HashedLookup.cached(evidence_cache_path(), language_evidence, "word", "evidence")
 
     def word_table(self, words: pl.Series) -> pl.DataFrame:
         """Per distinct lower-cased word: is it English by the lexicon, and its evidence."""

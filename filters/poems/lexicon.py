@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -27,12 +28,21 @@ def cache_dir() -> Path:
 
 @cache
 def wordfreq_table(lang: str) -> pl.DataFrame:
-    """(word, zipf) for one `wordfreq` language ('best' list)."""
+    """(word, zipf) for one `wordfreq` language ('best' list), cached as Parquet."""
+    from importlib.metadata import version
+
     import wordfreq
 
+    path = cache_dir() / f"wordfreq{version('wordfreq')}-{lang}.parquet"
+    if path.exists():
+        return pl.read_parquet(path)
     freqs = wordfreq.get_frequency_dict(lang, wordlist="best")
-    return pl.DataFrame({"word": list(freqs), "freq": list(freqs.values())}).select(
+    table = pl.DataFrame({"word": list(freqs), "freq": list(freqs.values())}).select(
         "word", (pl.col("freq").log10() + 9).cast(pl.Float32).alias("zipf"))
+    tmp = path.with_suffix(".tmp")
+    table.write_parquet(tmp)
+    tmp.replace(path)
+    return table
 
 
 def wordfreq_lexicon(min_zipf: float) -> pl.DataFrame:
@@ -76,13 +86,17 @@ def evidence_languages() -> list[str]:
     return sorted(lang for lang in wordfreq.available_languages("best") if lang != "en")
 
 
+def evidence_cache_path() -> Path:
+    from importlib.metadata import version
+
+    return cache_dir() / f"evidence-wordfreq{version('wordfreq')}-{len(evidence_languages())}langs.parquet"
+
+
 def language_evidence() -> pl.DataFrame:
     """(word, evidence): English Zipf minus the highest Zipf of any other language, both floored
     at `EVIDENCE_FLOOR_ZIPF`. Built once from `wordfreq` (about a minute), then read from cache."""
-    from importlib.metadata import version
-
     languages = evidence_languages()
-    path = cache_dir() / f"evidence-wordfreq{version('wordfreq')}-{len(languages)}langs.parquet"
+    path = evidence_cache_path()
     if path.exists():
         return pl.read_parquet(path)
     others = (pl.concat([wordfreq_table(lang) for lang in languages])
@@ -103,10 +117,27 @@ class HashedLookup:
     """Look up many words at once in a large (word, value) table: words are hashed to 64 bits
     and found by binary search in numpy, which avoids hashing millions of rows per batch."""
 
-    def __init__(self, table: pl.DataFrame, key: str, value: str) -> None:
+    def __init__(self, hashes: np.ndarray, values: np.ndarray) -> None:
+        self.hashes, self.values = hashes, values
+
+    @classmethod
+    def of(cls, table: pl.DataFrame, key: str, value: str) -> HashedLookup:
         hashed = table.select(pl.col(key).hash(seed=HASH_SEED).alias("h"), value).sort("h")
-        self.hashes = hashed["h"].to_numpy()
-        self.values = hashed[value].to_numpy()
+        return cls(hashed["h"].to_numpy(), hashed[value].to_numpy())
+
+    @classmethod
+    def cached(cls, path: Path, build: Callable[[], pl.DataFrame], key: str, value: str) -> HashedLookup:
+        """Load the sorted arrays saved beside `path`, or build them from `build()` and save them
+        (worker processes then start in milliseconds instead of hashing millions of words)."""
+        saved = path.with_suffix(f".hashed-{HASH_SEED}.npz")
+        if saved.exists():
+            arrays = np.load(saved)
+            return cls(arrays["hashes"], arrays["values"])
+        lookup = cls.of(build(), key, value)
+        tmp = saved.with_suffix(".tmp.npz")
+        np.savez(tmp, hashes=lookup.hashes, values=lookup.values)
+        tmp.replace(saved)
+        return lookup
 
     def __call__(self, words: pl.Series) -> pl.Series:
         hashes = words.hash(seed=HASH_SEED).to_numpy()
