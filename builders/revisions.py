@@ -27,7 +27,7 @@ from builders.length_sampling import (
 from builders.report import TwoSampleReport, two_sample_report
 from curation.errors import CurationError, InputError
 from curation.judge.result import SCORED
-from curation.schema import BOOKKEEPING, ROW_ID
+from curation.schema import BOOKKEEPING, ROW_ID, SOURCE_FILE
 from curation.writers import read_shards
 
 REVISIONS = ("large", "main", "aligned_5", "aligned_s")
@@ -115,6 +115,8 @@ def annotate_large(kept: pl.DataFrame, scored: pl.DataFrame | None) -> pl.DataFr
              (("duplicate_of", "is_duplicate"), ("near_duplicate_of", "is_near_duplicate"))
              if source in frame.columns]
     frame = frame.with_columns(flags)
+    if SOURCE_FILE in frame.columns:  # publish `form/file.txt`, not this machine's absolute path
+        frame = frame.with_columns(pl.col(SOURCE_FILE).str.replace(r"^.*?([^/\\]+[/\\][^/\\]+)$", "$1"))
     if scored is None:
         return frame
     return frame.join(_judge_columns(frame, scored), on=ROW_ID, how="left", maintain_order="left")

@@ -44,6 +44,8 @@ def test_large_holds_every_kept_poem_with_annotations_and_main_the_scored_ones(b
                    "english_share", "is_duplicate", "duplicate_of"):
         assert column in large.columns, column
     assert not {"reject_reason", "reject_stage"} & set(large.columns)
+    assert large.filter(pl.col("source_file").str.starts_with("/")).height == 0  # no local paths
+    assert large["source_file"][0].count("/") == 1  # form/file.txt
     assert main.height == judged.filter(pl.col("judge_status") == "scored").height
     assert main["aesthetic_score"].null_count() == 0
     assert large["aesthetic_score"].null_count() == large.height - judged.height
