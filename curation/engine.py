@@ -16,13 +16,15 @@ step the same way, so results do not depend on the engine, worker count or shard
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -235,8 +237,9 @@ def process_shard(shard: InputShard, stage_set: StageSet, layout: Layout, rows_p
     frames = [run_stages(stages, batch) for batch in shard.batches()]
     frame = pl.concat(frames, how="diagonal_relaxed") if frames else with_bookkeeping(pl.DataFrame())
     files, counts = ShardWriter.of(stage_set, layout, rows_per_file).write(frame, shard.shard_id)
-    ShardState(layout.out_dir).mark_complete(shard.shard_id, counts, files)
-    return {"shard": shard.shard_id, "counts": counts, "files": files}
+    input_sha256 = shard.content_sha256()
+    ShardState(layout.out_dir).mark_complete(shard.shard_id, counts, files, input_sha256)
+    return {"shard": shard.shard_id, "counts": counts, "files": files, "input_sha256": input_sha256}
 
 
 _WORKER: dict[str, Any] = {}
@@ -267,21 +270,33 @@ def threads_for_children(threads: int) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def local_markers(shards: list[InputShard], stage_set: StageSet, layout: Layout, rows_per_file: int,
-                  workers: int) -> Iterator[dict]:
-    """Process shards here (one worker) or in `workers` forkserver processes; yields markers."""
-    if workers <= 1 or len(shards) <= 1:
-        for shard in shards:
-            yield process_shard(shard, stage_set, layout, rows_per_file)
+@contextmanager
+def worker_pool(stage_set: StageSet, workers: int) -> Iterator[ProcessPoolExecutor | None]:
+    """`workers` forkserver processes that build their stages at once (while the run is planned),
+    or None for one worker, which runs here."""
+    if workers <= 1:
+        yield None
         return
     context = multiprocessing.get_context("forkserver")
     threads = max(1, (os.cpu_count() or 1) // workers)  # N workers x all-core polars pools thrash
     with (threads_for_children(threads),
           ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                               initargs=(stage_set,)) as pool):
-        futures = [pool.submit(_process_in_worker, shard, layout, rows_per_file) for shard in shards]
-        for future in as_completed(futures):
-            yield future.result()
+        for _ in range(workers):
+            pool.submit(int)  # start every worker now
+        yield pool
+
+
+def local_markers(shards: list[InputShard], stage_set: StageSet, layout: Layout, rows_per_file: int,
+                  pool: ProcessPoolExecutor | None) -> Iterator[dict]:
+    """Process shards here (no pool) or in the pool's workers; yields markers as shards complete."""
+    if pool is None:
+        for shard in shards:
+            yield process_shard(shard, stage_set, layout, rows_per_file)
+        return
+    futures = [pool.submit(_process_in_worker, shard, layout, rows_per_file) for shard in shards]
+    for future in as_completed(futures):
+        yield future.result()
 
 
 def plan_global_stages(files: list[Path], stages: Sequence[GlobalStage],
@@ -316,7 +331,7 @@ def apply_update(frame: pl.DataFrame, stage: GlobalStage, update: pl.DataFrame) 
 
 
 def apply_global_stages(layout: Layout, stages: Sequence[GlobalStage], manifest: Manifest,
-                        rows_per_file: int) -> None:
+                        rows_per_file: int, pool: ProcessPoolExecutor | None = None) -> None:
     """Run the global stages over the map's kept shards; writes the final kept/ and their rejects.
     Always redone in full from `_map/kept`, so a run cut off here finishes on re-run."""
     kept_dir = layout.out_dir / "kept"
@@ -325,17 +340,22 @@ def apply_global_stages(layout: Layout, stages: Sequence[GlobalStage], manifest:
         stale.unlink()
     files = sorted(layout.kept_dir.glob("*.parquet"))
     updates = plan_global_stages(files, stages, manifest)
-    drops = [c for s in stages for c in s.drops]
-    for path in files:
-        frame = pl.read_parquet(path)
-        for stage, update in zip(stages, updates, strict=True):
-            frame = apply_update(frame, stage, update)
-        frame = frame.drop(drops, strict=False)
-        ParquetShardWriter(kept_dir, path.stem, rows_per_file).close_with(
-            frame.filter(pl.col(REJECT_STAGE).is_null()))
-        for stage in stages:
-            ParquetShardWriter(layout.rejected_dir, f"{file_stem(stage.name)}-{path.stem}", rows_per_file
-                               ).close_with(frame.filter(pl.col(REJECT_STAGE) == stage.name))
+    apply = partial(apply_to_file, layout=layout, stages=stages, updates=updates, rows_per_file=rows_per_file)
+    list(pool.map(apply, files) if pool is not None else map(apply, files))
+
+
+def apply_to_file(path: Path, layout: Layout, stages: Sequence[GlobalStage], updates: list[pl.DataFrame],
+                  rows_per_file: int) -> None:
+    """One map output file through the global stages' updates, into kept/ and rejected/."""
+    frame = pl.read_parquet(path)
+    for stage, update in zip(stages, updates, strict=True):
+        frame = apply_update(frame, stage, update)
+    frame = frame.drop([c for s in stages for c in s.drops], strict=False)
+    ParquetShardWriter(layout.out_dir / "kept", path.stem, rows_per_file).close_with(
+        frame.filter(pl.col(REJECT_STAGE).is_null()))
+    for stage in stages:
+        ParquetShardWriter(layout.rejected_dir, f"{file_stem(stage.name)}-{path.stem}", rows_per_file
+                           ).close_with(frame.filter(pl.col(REJECT_STAGE) == stage.name))
 
 
 @dataclass
@@ -350,7 +370,7 @@ class RunPlan:
     manifest: Manifest
     complete: dict[str, dict] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
-    describing: Future | None = None
+    listing: dict[str, Any] | None = None
 
     @classmethod
     def create(cls, source: Reader | Iterable[pl.DataFrame], stages: StagesOrFactory, out_dir: str | Path,
@@ -361,19 +381,16 @@ class RunPlan:
         out_dir.mkdir(parents=True, exist_ok=True)
         manifest = Manifest(command=command, params=params or {})
         shards = plan_shards(source, shard_rows)
-        run_fingerprint, describing = None, None
-        if isinstance(source, Reader):
-            run_fingerprint = fingerprint(command, params, source.describe(hash_content=False),
-                                          stage_set.names, [s.shard_id for s in shards], shard_rows,
-                                          rows_per_file)
-            pool = ThreadPoolExecutor(1)  # content hashes for the manifest, while the shards run
-            describing = pool.submit(source.describe)
-            pool.shutdown(wait=False)
+        run_fingerprint, listing = None, None
+        if isinstance(source, Reader):  # a quick listing keys resume; content is hashed by shard
+            listing = source.describe(hash_content=False)
+            run_fingerprint = fingerprint(command, params, listing, stage_set.names,
+                                          [s.shard_id for s in shards], shard_rows, rows_per_file)
         layout = Layout(out_dir, bool(stage_set.global_stages))
         complete = ShardState(out_dir).start(run_fingerprint, resume, layout.output_dirs)
         for name in stage_set.names:
             manifest.stage(name)
-        plan = cls(source, stage_set, layout, shards, manifest, describing=describing)
+        plan = cls(source, stage_set, layout, shards, manifest, listing=listing)
         for marker in complete.values():
             plan.record(marker)
         return plan
@@ -392,11 +409,22 @@ class RunPlan:
         self.manifest.add_counts(marker["counts"])
         return marker["counts"][0]["rows_in"] if marker["counts"] else 0
 
-    def finish(self, rows_per_file: int) -> Manifest:
-        if self.describing is not None:
-            self.manifest.inputs.append(self.describing.result())
+    def describe_input(self) -> dict[str, Any]:
+        """The input for the manifest; its `sha256` combines the shards' content hashes when every
+        shard has one (hashed by the workers), else hashes the input here."""
+        digests = [self.complete[s.shard_id].get("input_sha256") for s in self.shards]
+        if not all(digests):
+            return self.source.describe()
+        description = {k: v for k, v in (self.listing or {}).items() if k != "listing_sha256"}
+        combined = hashlib.sha256("\n".join(digests).encode()).hexdigest()
+        return {**description, "sha256": combined, "sha256_of": "shard content hashes"}
+
+    def finish(self, rows_per_file: int, pool: ProcessPoolExecutor | None = None) -> Manifest:
+        if isinstance(self.source, Reader):
+            self.manifest.inputs.append(self.describe_input())
         if self.stage_set.global_stages:
-            apply_global_stages(self.layout, self.stage_set.global_stages, self.manifest, rows_per_file)
+            apply_global_stages(self.layout, self.stage_set.global_stages, self.manifest, rows_per_file,
+                                pool)
         out_dir = self.layout.out_dir
         self.manifest.outputs = {
             part: sorted(str(p.relative_to(out_dir)) for p in (out_dir / part).glob("*.parquet"))
@@ -429,8 +457,10 @@ def run(reader: Reader | Iterable[pl.DataFrame], stages: StagesOrFactory, out_di
         resume: bool = False, shard_rows: int = 1_000) -> Manifest:
     """Run `stages` over `reader` in `workers` processes, writing kept/, rejected/ and manifest.json.
     With `resume`, shards completed by an earlier run of the same command are kept, not redone."""
-    plan = RunPlan.create(reader, stages, out_dir, command=command, params=params, shard_rows=shard_rows,
-                          rows_per_file=rows_per_shard, resume=resume)
-    markers = local_markers(plan.todo, plan.stage_set, plan.layout, rows_per_shard, workers)
-    track(plan, markers, progress, description)
-    return plan.finish(rows_per_shard)
+    stage_set = stages if isinstance(stages, StageSet) else StageSet(stages)
+    with worker_pool(stage_set, workers) as pool:
+        plan = RunPlan.create(reader, stage_set, out_dir, command=command, params=params,
+                              shard_rows=shard_rows, rows_per_file=rows_per_shard, resume=resume)
+        markers = local_markers(plan.todo, plan.stage_set, plan.layout, rows_per_shard, pool)
+        track(plan, markers, progress, description)
+        return plan.finish(rows_per_shard, pool)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -120,9 +121,12 @@ def merge_counts(total: list[dict[str, Any]] | None, more: list[dict[str, Any]])
     return total
 
 
-def ray_markers(plan: RunPlan, rows_per_file: int, actors: int, num_gpus: float) -> Iterator[dict]:
+def ray_markers(plan: RunPlan, rows_per_file: int, actors: int, num_gpus: float | None) -> Iterator[dict]:
     """Run the shards still to do as a Ray Data pipeline; yields a marker as each shard completes."""
     import ray.data
+
+    if num_gpus is None:  # a GPU per actor where the cluster has some; on CPU, actors that never wait
+        num_gpus = 1.0 if ray.cluster_resources().get("GPU", 0) else 0.0
 
     todo = plan.todo
     if not todo:
@@ -168,6 +172,7 @@ def ray_session(address: str | None, num_cpus: int | None, progress: bool) -> It
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # "progress bars disabled": we draw our own
         context.print_on_execution_start = progress
         yield
     finally:
@@ -178,9 +183,10 @@ def run_ray(reader: Reader | Iterable[pl.DataFrame], stages: StagesOrFactory, ou
             command: str = "run", params: dict[str, Any] | None = None, progress: bool = True,
             rows_per_shard: int = 50_000, description: str = "cleaning", resume: bool = False,
             shard_rows: int = 1_000, address: str | None = None, num_cpus: int | None = None,
-            actors: int = 1, num_gpus: float = 1.0) -> Manifest:
+            actors: int = 1, num_gpus: float | None = None) -> Manifest:
     """`curation.engine.run` on Ray: same shards, same outputs, same manifest.
-    `address` connects to a cluster; `actors` and `num_gpus` size the pools of GPU stages."""
+    `address` connects to a cluster; `actors` and `num_gpus` (default: 1 where the cluster has GPUs,
+    else 0) size the pools of GPU stages."""
     import ray.data  # noqa: F401  (fail early when Ray is not installed)
 
     if not isinstance(reader, Reader):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ def parse_kaggle_file_name(name: str) -> tuple[str | None, str | None]:
     return split_camel_case(match["title"]) or None, split_camel_case(match["author"]) or None
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -83,14 +84,15 @@ class Reader:
         """Path, kind, file count and a SHA-256 over every file's name and content; with
         `hash_content=False`, over names, sizes and modification times instead (`listing_sha256`,
         a quick identity for resuming)."""
-        files = self.files()
+        files = [str(f) for f in self.files()]
+        root = str(self.path)
         digest = hashlib.sha256()
         for f in files:
-            name = f.relative_to(self.path) if f != self.path else f.name
+            name = f[len(root) + 1:] if f != root else self.path.name
             if hash_content:
                 digest.update(f"{name}:{sha256_file(f)}\n".encode())
             else:
-                stat = f.stat()
+                stat = os.stat(f)
                 digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
         key = "sha256" if hash_content else "listing_sha256"
         return {"path": str(self.path), "kind": self.kind, "files": len(files), key: digest.hexdigest()}
@@ -130,7 +132,7 @@ class KaggleFormsReader(Reader):
     def files(self) -> list[Path]:
         if self._files is None:
             root = self.path / "forms" if (self.path / "forms").is_dir() else self.path
-            self._files = sorted(root.glob("*/*.txt"))
+            self._files = sorted(root.glob("*/*.txt"), key=str)
             if not self._files:
                 raise InputError("no poems found: expected <form>/<name>.txt files", path=str(root))
         return self._files

@@ -27,6 +27,7 @@ from curation.readers import (
     Reader,
     read_kaggle_files,
     read_parquet_row_groups,
+    sha256_file,
 )
 
 STATE_DIR = "_state"
@@ -51,6 +52,16 @@ class InputShard:
             yield from read_parquet_row_groups(self.reader, self.files[0], list(self.row_groups))
         elif self.reader is not None:
             yield from self.reader.batches()
+
+    def content_sha256(self) -> str | None:
+        """SHA-256 over this shard's files (name and content) for a file-per-row input, else None."""
+        if not (isinstance(self.reader, KaggleFormsReader) and self.files):
+            return None
+        root = str(self.reader.path)
+        digest = hashlib.sha256()
+        for path in map(str, self.files):
+            digest.update(f"{path[len(root) + 1:]}:{sha256_file(path)}\n".encode())
+        return digest.hexdigest()
 
     def read(self) -> pl.DataFrame:
         """All of the shard's rows as one frame."""
@@ -115,8 +126,10 @@ class ShardState:
     def marker(self, shard_id: str) -> Path:
         return self.state_dir / "shards" / f"{shard_id}.json"
 
-    def mark_complete(self, shard_id: str, counts: list[dict[str, Any]], files: list[str]) -> None:
-        write_json_atomically(self.marker(shard_id), {"shard": shard_id, "counts": counts, "files": files})
+    def mark_complete(self, shard_id: str, counts: list[dict[str, Any]], files: list[str],
+                      input_sha256: str | None = None) -> None:
+        write_json_atomically(self.marker(shard_id), {"shard": shard_id, "counts": counts, "files": files,
+                                                      "input_sha256": input_sha256})
 
     def complete(self) -> dict[str, dict[str, Any]]:
         """Markers whose listed files all exist, by shard id."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +12,9 @@ from rich.console import Console
 from curation.cli.poems import summary_table
 from curation.errors import CurationError
 from curation.manifest import Manifest
+
+if TYPE_CHECKING:
+    from curation.readers import Reader
 
 app = typer.Typer(help="Artwork posts (Twitter/X): ingest, fetch images, filter.", no_args_is_help=True)
 console = Console()
@@ -21,6 +24,18 @@ PostsArgument = Annotated[
     typer.Argument(metavar="POSTS", help="Posts as JSONL/JSON (flat rows or X API v2 pages), CSV or Parquet"),
 ]
 OutOption = Annotated[Path, typer.Option("--out", help="Output folder: kept/, rejected/, manifest.json")]
+ENGINES = ("local", "ray")
+EngineOption = Annotated[str, typer.Option(help="local (processes on this machine) or ray")]
+WorkersOption = Annotated[
+    int, typer.Option(help="Local engine: worker processes; ray: CPUs of a local Ray instance (default: all)")
+]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option(help="Connect to this Ray cluster (e.g. auto or ray://head:10001) instead of starting one"),
+]
+ResumeOption = Annotated[
+    bool, typer.Option(help="Keep the shards an earlier run of the same command completed in --out")
+]
 
 
 def report(manifest: Manifest, out: Path, as_json: bool) -> None:
@@ -51,6 +66,20 @@ def ingest(
         description="ingesting",
     )
     report(manifest, out, as_json)
+
+
+def run_on_engine(
+    engine: str, reader: Reader, stages: list, out: Path, *, workers: int, ray_address: str | None, **options
+) -> Manifest:
+    """`curation.engine.run` (in `workers` processes) or `curation.ray_engine.run_ray`."""
+    if engine == "ray":
+        from curation.ray_engine import run_ray
+
+        return run_ray(reader, stages, out, address=ray_address, num_cpus=workers if workers > 1 else None,
+                       **options)
+    from curation.engine import run
+
+    return run(reader, stages, out, workers=workers, **options)
 
 
 def model_stages(
@@ -91,7 +120,7 @@ def clean(
     images_dir: Annotated[
         Path | None, typer.Option(help="Where images are stored (default OUT/images); reuse it to resume")
     ] = None,
-    workers: Annotated[int, typer.Option(help="Concurrent downloads")] = 16,
+    download_workers: Annotated[int, typer.Option(help="Concurrent downloads per batch")] = 16,
     timeout: Annotated[float, typer.Option(help="Seconds per download")] = 10.0,
     max_mb: Annotated[float, typer.Option(help="Largest image accepted, in MB")] = 20.0,
     attempts: Annotated[int, typer.Option(help="Tries per URL for 5xx, timeouts, broken bodies")] = 3,
@@ -121,13 +150,18 @@ def clean(
     no_models: Annotated[bool, typer.Option("--no-models", help="Skip the open_clip stages")] = False,
     batch_size: Annotated[int, typer.Option(help="Image rows per batch")] = 256,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+    engine: EngineOption = "local",
+    workers: WorkersOption = 1,
+    ray_address: RayAddressOption = None,
+    resume: ResumeOption = True,
 ) -> None:
     """Clean posts: ingest -> fetch -> decode -> engagement -> text signals -> AI metadata -> model
     stages. Writes kept and rejected Parquet and a balanced manifest."""
-    from curation.engine import run
     from filters.posts import AIMetadata, DecodeImages, EngagementFilter, FetchImages, TextSignals, read_posts
     from filters.posts.engagement import engagement_reference
 
+    if engine not in ENGINES:
+        raise CurationError(f"--engine must be local or ray, not {engine!r}")
     images_dir = images_dir or out / "images"
     reference = None
     if normalise != "none":
@@ -137,7 +171,7 @@ def clean(
         )
     fetch = FetchImages(
         images_dir,
-        workers=workers,
+        workers=download_workers,
         timeout=timeout,
         max_bytes=int(max_mb * 1024 * 1024),
         attempts=attempts,
@@ -161,7 +195,7 @@ def clean(
         )
     params = {
         "images_dir": str(images_dir),
-        "workers": workers,
+        "download_workers": download_workers,
         "timeout": timeout,
         "max_mb": max_mb,
         "attempts": attempts,
@@ -188,13 +222,17 @@ def clean(
         },
     }
     try:
-        manifest = run(
+        manifest = run_on_engine(
+            engine,
             read_posts(posts, batch_size),
             stages,
             out,
+            workers=workers,
+            ray_address=ray_address,
             command="posts clean",
             params=params,
             progress=not as_json,
+            resume=resume,
             description="cleaning posts",
         )
     finally:

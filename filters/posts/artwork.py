@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import polars as pl
@@ -66,6 +67,7 @@ class ArtworkClassifier:
     keep: Sequence[str] | None = None
     min_score: float | None = None
     name: str = "artwork"
+    needs_gpu: ClassVar[bool] = True  # the Ray engine runs it in an actor pool that loads the model once
     reads: tuple[str, ...] = ("clip_embedding",)
     adds: tuple[str, ...] = ("artwork_class", "artwork_score")
     _class_embeddings: np.ndarray | None = field(default=None, init=False, repr=False)

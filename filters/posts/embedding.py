@@ -18,6 +18,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import polars as pl
@@ -130,6 +131,7 @@ class ImageEmbedder:
     native_size: int = 256
     purified: bool = False
     name: str = "embed"
+    needs_gpu: ClassVar[bool] = True  # the Ray engine runs it in an actor pool that loads the model once
     reads: tuple[str, ...] = ("image_path",)
     adds: tuple[str, ...] = (EMBEDDING, "phash", "protection_noise_floor")
     _loader: ImageLoader | None = field(default=None, init=False, repr=False)

@@ -201,6 +201,7 @@ class PostReader(Reader):
         return ParquetReader(self.path).files() if self.format == "parquet" else [self.path]
 
     def batches(self) -> Iterator[pl.DataFrame]:
+        self._seen.clear()
         rows: list[dict] = []
         for chunk in self._row_chunks():
             rows += chunk

@@ -93,7 +93,7 @@ def test_clean_only_input_needs_main_rule_all(cleaned, reference_csv, tmp_path):
 
     assert isinstance(refused.exception, CurationError) and "--main-rule all" in str(refused.exception)
     assert accepted.exit_code == 0, accepted.output
-    revisions = json.loads(accepted.output)
+    revisions = json.loads(accepted.stdout)
     assert revisions["main"]["rows"] == revisions["large"]["rows"] == read_shards(cleaned / "kept").height
     assert revisions["aligned_5"]["ks_statistic"] <= 0.05
     assert "aesthetic_score" not in revision_frame(tmp_path, "large").columns
@@ -111,7 +111,7 @@ def test_a_small_main_leaves_a_length_bin_empty_and_the_error_names_it(cleaned, 
     assert accepted.exit_code == 0, accepted.output
     main = revision_frame(tmp_path, "main")
     assert main.height == 700 and main["row_id"].is_unique().all()
-    assert json.loads(accepted.output)["aligned_s"]["params"]["drawn_from"] == "large"
+    assert json.loads(accepted.stdout)["aligned_s"]["params"]["drawn_from"] == "large"
 
 
 def test_scores_of_other_poems_are_refused(cleaned, reference_csv, tmp_path):

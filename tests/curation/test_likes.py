@@ -30,7 +30,7 @@ def test_simulate_error_cli_prints_json_and_saves_the_plot(tmp_path):
     plot = tmp_path / "curves.png"
     result = CliRunner().invoke(app, ["simulate-error", "--json", "--plot", str(plot)])
     assert result.exit_code == 0, result.output
-    focused = json.loads(result.output)["mean_abs_error"]["focused"]
+    focused = json.loads(result.stdout)["mean_abs_error"]["focused"]
     assert focused == pytest.approx(SEED_TABLE, rel=1e-3)
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -54,7 +54,7 @@ def test_describe_summarises_raw_and_transformed_targets():
 def test_describe_cli_on_real_weratedogs_like_counts():
     result = CliRunner().invoke(app, ["describe", str(WERATEDOGS), "--column", "like_count", "--json"])
     assert result.exit_code == 0, result.output
-    stats = json.loads(result.output)
+    stats = json.loads(result.stdout)
     assert stats["raw"]["count"] == 2_327 and stats["raw"]["50%"] == 3_050 and stats["raw"]["max"] == 144_778
     assert stats["log1p"]["50%"] == pytest.approx(np.log1p(3_050))
 

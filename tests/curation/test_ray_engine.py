@@ -89,6 +89,5 @@ def test_ray_matches_local_on_a_subset_of_the_poem_corpus(local_ray, kaggle_form
     compare_engines_on_poems(poem_subset(kaggle_forms, tmp_path / "subset", 12), tmp_path, shard_rows=150)
 
 
-@pytest.mark.slow
 def test_ray_matches_local_on_the_whole_poem_corpus(local_ray, kaggle_forms, tmp_path):
     compare_engines_on_poems(kaggle_forms, tmp_path, shard_rows=1_000)

@@ -85,7 +85,6 @@ def test_local_engine_resumes_a_killed_run(poem_subset, tmp_path):
     kill_and_resume(poem_subset, tmp_path, ["--engine", "local"])
 
 
-@pytest.mark.slow
 def test_ray_engine_resumes_a_killed_run(poem_subset, tmp_path):
     pytest.importorskip("ray")
     kill_and_resume(poem_subset, tmp_path, ["--engine", "ray", "--workers", "2"])

@@ -51,7 +51,7 @@ def test_evaluate_cli_writes_metrics_plots_and_an_export(image_parquet, tmp_path
                                       str(tmp_path / "eval"), "--export-to", str(tmp_path / "card"),
                                       "--num-workers", "0", "--json"])
     assert result.exit_code == 0, result.output
-    metrics = json.loads(result.output)
+    metrics = json.loads(result.stdout)
     assert metrics["n"] == 32 and sum(b["n"] for b in metrics["bands"].values()) == 32
     assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["rmse"] == metrics["rmse"]
     assert (tmp_path / "eval" / "residual_by_band.png").stat().st_size > 1000

@@ -65,6 +65,6 @@ def test_score_cli_prints_scores_and_likes_per_image(exported, tmp_path):
         Image.new("RGB", (40, 32), (80 * i, 60, 30)).save(images / f"{i}.png")
     result = CliRunner().invoke(app, ["score", str(images), "--model", str(folder), "--json"])
     assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in result.output.splitlines()]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["image"].rsplit("/", 1)[1] for r in rows] == ["0.png", "1.png", "2.png"]
     assert all(r["likes"] == pytest.approx(to_likes(np.array([r["score"]]), "cbrt*log")[0]) for r in rows)

@@ -27,7 +27,7 @@ def cleaned(kaggle_forms, tmp_path_factory):
     out = tmp_path_factory.mktemp("clean")
     result = CliRunner().invoke(app, ["poems", "clean", str(kaggle_forms), "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
-    return out, json.loads(result.output)
+    return out, json.loads(result.stdout)
 
 
 def test_manifest_balances_over_the_full_corpus(cleaned):

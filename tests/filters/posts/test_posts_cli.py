@@ -54,7 +54,7 @@ def clean(posts: Path, out: Path, *options: str) -> dict:
         app, ["clean", str(posts), "--out", str(out), "--no-models", "--json", *options]
     )
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 def test_clean_weratedogs_end_to_end(weratedogs, tmp_path, shared_data):

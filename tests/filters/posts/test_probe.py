@@ -94,7 +94,7 @@ def test_fit_probe_command_saves_a_protection_probe(tmp_path):
                                       "--device", "cpu", "--json"])
 
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["positive"] == "protected" and report["held_out_images"] == 6
     assert Probe.load(out).info.held_out_accuracy == report["held_out_accuracy"]
 
