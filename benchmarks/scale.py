@@ -1,6 +1,6 @@
 """Throughput of the poem clean stage (footer, English, form, duplicates) by engine and workers.
 
-    python benchmarks/scale.py [--corpus ../shared/data/kaggle-poems-forms] [--copies 8]
+    python benchmarks/scale.py [--corpus ../shared/data/kaggle-poems-forms] [--copies 8] [--repeats 3]
 
 The corpus is replicated `--copies` times into a temporary forms folder (links with distinct file
 names). Each configuration runs in a fresh process; peak memory is the largest resident set of
@@ -24,7 +24,9 @@ import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SHARED_DATA", REPO.parent / "shared" / "data"))
-CONFIGS = [("local", 1), ("local", 2), ("ray", 2)]
+# (engine, workers, threads per worker): 0 = the engine's default (a lone worker's polars uses every
+# core); the 1-thread single worker is the per-core rate the 2 workers (1 thread each) are held to.
+CONFIGS = [("local", 1, 0), ("local", 1, 1), ("local", 2, 0), ("ray", 2, 0)]
 
 
 def replicate(corpus: Path, copies: int, root: Path) -> Path:
@@ -36,12 +38,13 @@ def replicate(corpus: Path, copies: int, root: Path) -> Path:
     return root
 
 
-def measure(corpus: Path, engine: str, workers: int, out: Path) -> dict:
+def measure(corpus: Path, engine: str, workers: int, threads: int, out: Path) -> dict:
     """One run of `curate poems clean` in a fresh process, with peak memory of the whole tree."""
     command = [sys.executable, "-c", "from curation.cli import main; main()", "poems", "clean", str(corpus),
                "--out", str(out), "--engine", engine, "--workers", str(workers), "--no-resume", "--json"]
     started = time.perf_counter()
-    process = psutil.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    env = {**os.environ, **({"POLARS_MAX_THREADS": str(threads)} if threads else {})}
+    process = psutil.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     peak, stop = [0], threading.Event()
 
     def sample() -> None:
@@ -61,26 +64,41 @@ def measure(corpus: Path, engine: str, workers: int, out: Path) -> dict:
     if process.returncode:
         raise SystemExit(f"{engine} x{workers} failed with exit code {process.returncode}")
     manifest = json.loads(output[output.index("{"):])
-    return {"engine": engine, "workers": workers, "poems": manifest["rows_in"], "seconds": seconds,
+    return {"config": (engine, workers, threads), "engine": engine, "workers": workers,
+            "threads": threads or "all", "poems": manifest["rows_in"], "seconds": seconds,
             "rate": manifest["rows_in"] / seconds, "peak_gib": peak[0] / 2**30, "kept": manifest["rows_kept"]}
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median time, plus the spread of all of them."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    spread = f"{ordered[0]['seconds']:.1f}-{ordered[-1]['seconds']:.1f}"
+    return {**ordered[len(ordered) // 2], "spread": spread}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=SHARED / "kaggle-poems-forms")
     parser.add_argument("--copies", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3, help="Runs per configuration, interleaved; "
+                        "the median is reported (a shared or virtual machine's speed drifts)")
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()}, cpus: {os.cpu_count()}")
     with tempfile.TemporaryDirectory() as tmp:
-        corpus = replicate(args.corpus, args.copies, Path(tmp) / "corpus")
-        results = [measure(corpus, engine, workers, Path(tmp) / f"{engine}{workers}")
-                   for engine, workers in CONFIGS]
-    print(f"{'engine':<8}{'workers':>8}{'poems':>9}{'seconds':>9}{'poems/s':>10}{'peak GiB':>10}{'kept':>8}")
+        corpus = replicate(args.corpus.resolve(), args.copies, Path(tmp) / "corpus")
+        runs = [measure(corpus, engine, workers, threads, Path(tmp) / f"{engine}{workers}")
+                for _ in range(args.repeats) for engine, workers, threads in CONFIGS]
+    results = [median_run([r for r in runs if r["config"] == config]) for config in CONFIGS]
+    print(f"{'engine':<8}{'workers':>8}{'threads':>8}{'poems':>9}{'seconds':>9}{'poems/s':>10}"
+          f"{'peak GiB':>10}{'kept':>8}  runs (s)")
     for r in results:
-        print(f"{r['engine']:<8}{r['workers']:>8}{r['poems']:>9,}{r['seconds']:>9.1f}{r['rate']:>10,.0f}"
-              f"{r['peak_gib']:>10.2f}{r['kept']:>8,}")
-    rate = {(r["engine"], r["workers"]): r["rate"] for r in results}
-    print(f"scaling efficiency (local): {rate['local', 2] / (2 * rate['local', 1]):.2f} (target >= 0.8)")
+        print(f"{r['engine']:<8}{r['workers']:>8}{r['threads']:>8}{r['poems']:>9,}{r['seconds']:>9.1f}"
+              f"{r['rate']:>10,.0f}{r['peak_gib']:>10.2f}{r['kept']:>8,}  {r['spread']}")
+    rate = {r["config"]: r["rate"] for r in results}
+    two = rate["local", 2, 0]
+    print(f"scaling efficiency (local, medians of {args.repeats}), target >= 0.8: "
+          f"{two / (2 * rate['local', 1, 0]):.2f} against one worker using every core, "
+          f"{two / (2 * rate['local', 1, 1]):.2f} against one single-threaded worker")
     print(f"load after: {os.getloadavg()}")
 
 
