@@ -1,6 +1,6 @@
 """Exact and near-duplicate poems, marked rather than dropped silently; order-independent.
 
-A global stage (see `curation.engine.GlobalStage`): `prepare` adds per-row signatures batch by
+A global stage (see `curation.global_stages.GlobalStage`): `prepare` adds per-row signatures batch by
 batch, `text_hash` (of the normalised text: lower case, letters and digits only, single spaces)
 and `minhash` (MinHash over word 5-grams); `plan` then sees the signatures of every kept row.
 Exact duplicates share a `text_hash`; every copy but the one with the smallest `row_id` gets

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -269,7 +270,7 @@ class FetchImages:
         path = self.images_dir / sha256[:2] / f"{sha256}.{kind}"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.part")
+            partial = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.part")  # same bytes, two URLs
             partial.write_bytes(body)
             os.replace(partial, path)
         return FetchResult(url, path=str(path), sha256=sha256, size=len(body))

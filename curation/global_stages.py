@@ -1,0 +1,149 @@
+"""Global stages: steps that need every kept row at once (duplicates across a whole run).
+
+A global stage's `prepare` runs per batch as a map stage; after every shard is done its `plan`
+sees the `plan_reads` columns of all kept rows, and the updates it returns are applied file by file
+to the map's output, which is why the map writes to `_map/kept/` when a run has global stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+import polars as pl
+
+from curation.errors import StageError
+from curation.manifest import Manifest
+from curation.schema import REJECT_DETAIL, REJECT_REASON, REJECT_STAGE, ROW_ID
+from curation.writers import ParquetShardWriter
+
+
+class GlobalStage(Protocol):
+    """A stage that needs all rows at once: `prepare` adds per-row columns batch by batch (it never
+    rejects); `plan` gets `row_id` and the `plan_reads` columns of every kept row and returns
+    `row_id`, its `adds` and `reject_reason`/`reject_detail` (null = keep) for each; the engine
+    removes the helper columns in `drops` from the final output."""
+
+    name: str
+    reads: tuple[str, ...]
+    adds: tuple[str, ...]
+    plan_reads: tuple[str, ...]
+    drops: tuple[str, ...]
+
+    def prepare(self, batch: pl.DataFrame) -> pl.DataFrame: ...
+
+    def plan(self, rows: pl.DataFrame) -> pl.DataFrame: ...
+
+
+def is_global(stage: Any) -> bool:
+    return callable(getattr(stage, "prepare", None)) and callable(getattr(stage, "plan", None))
+
+
+@dataclass
+class Prepare:
+    """The per-batch part of a global stage, as a map stage."""
+
+    stage: GlobalStage
+
+    @property
+    def name(self) -> str:
+        return self.stage.name
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return self.stage.reads
+
+    @property
+    def adds(self) -> tuple[str, ...]:
+        return self.stage.plan_reads
+
+    def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
+        return self.stage.prepare(batch)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a run writes: kept rows of the map go straight to `kept/` unless a global stage still
+    has to see them (then `_map/kept/`)."""
+
+    out_dir: Path
+    has_globals: bool
+
+    @property
+    def kept_dir(self) -> Path:
+        return self.out_dir / ("_map/kept" if self.has_globals else "kept")
+
+    @property
+    def rejected_dir(self) -> Path:
+        return self.out_dir / "rejected"
+
+    @property
+    def output_dirs(self) -> list[Path]:
+        return [self.out_dir / "kept", self.out_dir / "_map", self.rejected_dir]
+
+
+def file_stem(stage_name: str) -> str:
+    return stage_name.replace("/", "_")
+
+
+def plan_global_stages(files: list[Path], stages: Sequence[GlobalStage],
+                       manifest: Manifest) -> list[pl.DataFrame]:
+    """Each global stage's updates over all kept rows (those it rejects are hidden from the next)."""
+    columns = list(dict.fromkeys([ROW_ID, *(c for s in stages for c in s.plan_reads)]))
+    frames = [pl.read_parquet(f, columns=columns) for f in files]
+    rows = pl.concat(frames) if frames else pl.DataFrame(schema={c: pl.Utf8 for c in columns})
+    if rows[ROW_ID].n_unique() != rows.height:
+        raise StageError(f"stage '{stages[0].name}' needs unique row ids, and some kept rows share one")
+    updates = []
+    for stage in stages:
+        update = stage.plan(rows).rename({REJECT_REASON: "_reason", REJECT_DETAIL: "_detail"})
+        rejected = update.filter(pl.col("_reason").is_not_null())
+        manifest.stage(stage.name).add({
+            "rows_in": rows.height, "kept": rows.height - rejected.height, "rejected": rejected.height,
+            "reasons": dict(rejected["_reason"].value_counts().iter_rows())})
+        rows = rows.join(rejected.select(ROW_ID), on=ROW_ID, how="anti")
+        updates.append(update)
+    return updates
+
+
+def apply_update(frame: pl.DataFrame, stage: GlobalStage, update: pl.DataFrame) -> pl.DataFrame:
+    frame = frame.drop([c for c in stage.adds if c != ROW_ID], strict=False)
+    frame = frame.join(update, on=ROW_ID, how="left", maintain_order="left")
+    hit = pl.col(REJECT_STAGE).is_null() & pl.col("_reason").is_not_null()
+    return frame.with_columns(
+        pl.when(hit).then(pl.col("_reason")).otherwise(pl.col(REJECT_REASON)).alias(REJECT_REASON),
+        pl.when(hit).then(pl.col("_detail")).otherwise(pl.col(REJECT_DETAIL)).alias(REJECT_DETAIL),
+        pl.when(hit).then(pl.lit(stage.name)).otherwise(pl.col(REJECT_STAGE)).alias(REJECT_STAGE),
+    ).drop("_reason", "_detail")
+
+
+def apply_global_stages(layout: Layout, stages: Sequence[GlobalStage], manifest: Manifest,
+                        rows_per_file: int, pool: ProcessPoolExecutor | None = None) -> None:
+    """Run the global stages over the map's kept shards; writes the final kept/ and their rejects.
+    Always redone in full from `_map/kept`, so a run cut off here finishes on re-run."""
+    kept_dir = layout.out_dir / "kept"
+    for stale in [*kept_dir.glob("*.parquet"),
+                  *(f for s in stages for f in layout.rejected_dir.glob(f"{file_stem(s.name)}-*.parquet"))]:
+        stale.unlink()
+    files = sorted(layout.kept_dir.glob("*.parquet"))
+    updates = plan_global_stages(files, stages, manifest)
+    apply = partial(apply_to_file, layout=layout, stages=stages, updates=updates, rows_per_file=rows_per_file)
+    list(pool.map(apply, files) if pool is not None else map(apply, files))
+
+
+def apply_to_file(path: Path, layout: Layout, stages: Sequence[GlobalStage], updates: list[pl.DataFrame],
+                  rows_per_file: int) -> None:
+    """One map output file through the global stages' updates, into kept/ and rejected/."""
+    frame = pl.read_parquet(path)
+    for stage, update in zip(stages, updates, strict=True):
+        frame = apply_update(frame, stage, update)
+    frame = frame.drop([c for s in stages for c in s.drops], strict=False)
+    ParquetShardWriter(layout.out_dir / "kept", path.stem, rows_per_file).close_with(
+        frame.filter(pl.col(REJECT_STAGE).is_null()))
+    for stage in stages:
+        ParquetShardWriter(layout.rejected_dir, f"{file_stem(stage.name)}-{path.stem}", rows_per_file
+                           ).close_with(frame.filter(pl.col(REJECT_STAGE) == stage.name))
