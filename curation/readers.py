@@ -9,7 +9,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +55,20 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def files_sha256(root: Path, files: Iterable[Path], hash_content: bool = True) -> str:
+    """SHA-256 over each file's name under `root` and its content (or its size and mtime)."""
+    root_text = str(root)
+    digest = hashlib.sha256()
+    for path in map(str, files):
+        name = path[len(root_text) + 1:] if path != root_text else root.name
+        if hash_content:
+            digest.update(f"{name}:{sha256_file(path)}\n".encode())
+        else:
+            stat = os.stat(path)
+            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def malformed_rows(rows: list[dict], source: Path, reason: str) -> pl.DataFrame:
     """Rows (`source_row`, `reject_detail`) that could not be parsed, as rejected at stage `read`."""
     return pl.DataFrame(rows, schema={SOURCE_ROW: pl.Int64, REJECT_DETAIL: pl.Utf8}).with_columns(
@@ -84,18 +98,10 @@ class Reader:
         """Path, kind, file count and a SHA-256 over every file's name and content; with
         `hash_content=False`, over names, sizes and modification times instead (`listing_sha256`,
         a quick identity for resuming)."""
-        files = [str(f) for f in self.files()]
-        root = str(self.path)
-        digest = hashlib.sha256()
-        for f in files:
-            name = f[len(root) + 1:] if f != root else self.path.name
-            if hash_content:
-                digest.update(f"{name}:{sha256_file(f)}\n".encode())
-            else:
-                stat = os.stat(f)
-                digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        files = self.files()
         key = "sha256" if hash_content else "listing_sha256"
-        return {"path": str(self.path), "kind": self.kind, "files": len(files), key: digest.hexdigest()}
+        return {"path": str(self.path), "kind": self.kind, "files": len(files),
+                key: files_sha256(self.path, files, hash_content)}
 
     def total_rows(self) -> int | None:
         return None

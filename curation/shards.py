@@ -25,9 +25,9 @@ from curation.readers import (
     KaggleFormsReader,
     ParquetReader,
     Reader,
+    files_sha256,
     read_kaggle_files,
     read_parquet_row_groups,
-    sha256_file,
 )
 
 STATE_DIR = "_state"
@@ -57,11 +57,7 @@ class InputShard:
         """SHA-256 over this shard's files (name and content) for a file-per-row input, else None."""
         if not (isinstance(self.reader, KaggleFormsReader) and self.files):
             return None
-        root = str(self.reader.path)
-        digest = hashlib.sha256()
-        for path in map(str, self.files):
-            digest.update(f"{path[len(root) + 1:]}:{sha256_file(path)}\n".encode())
-        return digest.hexdigest()
+        return files_sha256(self.reader.path, self.files)
 
     def read(self) -> pl.DataFrame:
         """All of the shard's rows as one frame."""

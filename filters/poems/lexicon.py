@@ -26,6 +26,17 @@ def cache_dir() -> Path:
     return root
 
 
+def cached_parquet(path: Path, build: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    """Read `path`, or build the table and write it there atomically."""
+    if path.exists():
+        return pl.read_parquet(path)
+    table = build()
+    tmp = path.with_suffix(".tmp")
+    table.write_parquet(tmp)
+    tmp.replace(path)
+    return table
+
+
 @cache
 def wordfreq_table(lang: str) -> pl.DataFrame:
     """(word, zipf) for one `wordfreq` language ('best' list), cached as Parquet."""
@@ -33,16 +44,12 @@ def wordfreq_table(lang: str) -> pl.DataFrame:
 
     import wordfreq
 
-    path = cache_dir() / f"wordfreq{version('wordfreq')}-{lang}.parquet"
-    if path.exists():
-        return pl.read_parquet(path)
-    freqs = wordfreq.get_frequency_dict(lang, wordlist="best")
-    table = pl.DataFrame({"word": list(freqs), "freq": list(freqs.values())}).select(
-        "word", (pl.col("freq").log10() + 9).cast(pl.Float32).alias("zipf"))
-    tmp = path.with_suffix(".tmp")
-    table.write_parquet(tmp)
-    tmp.replace(path)
-    return table
+    def build() -> pl.DataFrame:
+        freqs = wordfreq.get_frequency_dict(lang, wordlist="best")
+        return pl.DataFrame({"word": list(freqs), "freq": list(freqs.values())}).select(
+            "word", (pl.col("freq").log10() + 9).cast(pl.Float32).alias("zipf"))
+
+    return cached_parquet(cache_dir() / f"wordfreq{version('wordfreq')}-{lang}.parquet", build)
 
 
 def wordfreq_lexicon(min_zipf: float) -> pl.DataFrame:
@@ -95,22 +102,19 @@ def evidence_cache_path() -> Path:
 def language_evidence() -> pl.DataFrame:
     """(word, evidence): English Zipf minus the highest Zipf of any other language, both floored
     at `EVIDENCE_FLOOR_ZIPF`. Built once from `wordfreq` (about a minute), then read from cache."""
-    languages = evidence_languages()
-    path = evidence_cache_path()
-    if path.exists():
-        return pl.read_parquet(path)
-    others = (pl.concat([wordfreq_table(lang) for lang in languages])
-              .group_by("word").agg(pl.col("zipf").max().alias("other")))
-    table = (wordfreq_table("en").rename({"zipf": "en"})
-             .join(others, on="word", how="full", coalesce=True)
-             .select("word", (pl.col("en").fill_null(EVIDENCE_FLOOR_ZIPF).clip(EVIDENCE_FLOOR_ZIPF)
-                              - pl.col("other").fill_null(EVIDENCE_FLOOR_ZIPF).clip(EVIDENCE_FLOOR_ZIPF))
-                     .cast(pl.Float32).alias("evidence"))
-             .filter(pl.col("evidence") != 0))
-    tmp = path.with_suffix(".tmp")
-    table.write_parquet(tmp)
-    tmp.replace(path)
-    return table
+
+    def build() -> pl.DataFrame:
+        others = (pl.concat([wordfreq_table(lang) for lang in evidence_languages()])
+                  .group_by("word").agg(pl.col("zipf").max().alias("other")))
+        floor = EVIDENCE_FLOOR_ZIPF
+        return (wordfreq_table("en").rename({"zipf": "en"})
+                .join(others, on="word", how="full", coalesce=True)
+                .select("word", (pl.col("en").fill_null(floor).clip(floor)
+                                 - pl.col("other").fill_null(floor).clip(floor))
+                        .cast(pl.Float32).alias("evidence"))
+                .filter(pl.col("evidence") != 0))
+
+    return cached_parquet(evidence_cache_path(), build)
 
 
 class HashedLookup:

@@ -22,7 +22,13 @@ from scipy.special import softmax
 
 from curation.errors import InputError
 from curation.stage import reject_where
-from filters.posts.embedding import embedding_matrix, load_clip, resolve_device
+from filters.posts.embedding import (
+    DEFAULT_CLIP_MODEL,
+    DEFAULT_CLIP_PRETRAINED,
+    embedding_matrix,
+    load_clip,
+    resolve_device,
+)
 
 DEFAULT_PROMPTS = Path(__file__).with_name("artwork_prompts.json")
 
@@ -60,8 +66,8 @@ class ArtworkPrompts:
 
 @dataclass
 class ArtworkClassifier:
-    clip_model: str = "ViT-B-16"
-    pretrained: str | None = "laion2b_s34b_b88k"
+    clip_model: str = DEFAULT_CLIP_MODEL
+    pretrained: str | None = DEFAULT_CLIP_PRETRAINED
     device: str = "auto"
     prompts_path: Path | None = None
     keep: Sequence[str] | None = None

@@ -31,6 +31,8 @@ from filters.posts.near_duplicates import pack_bits, phash_bits
 from filters.posts.protection import noise_floor, purify
 
 EMBEDDING = "clip_embedding"
+DEFAULT_CLIP_MODEL = "ViT-B-16"
+DEFAULT_CLIP_PRETRAINED = "laion2b_s34b_b88k"
 RANDOM_WEIGHTS_SEED = 0
 
 
@@ -123,8 +125,8 @@ def embedding_matrix(column: pl.Series) -> np.ndarray:
 
 @dataclass
 class ImageEmbedder:
-    clip_model: str = "ViT-B-16"
-    pretrained: str | None = "laion2b_s34b_b88k"
+    clip_model: str = DEFAULT_CLIP_MODEL
+    pretrained: str | None = DEFAULT_CLIP_PRETRAINED
     device: str = "auto"
     batch_size: int = 64
     workers: int = 4

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curation.stage import Stage
+from filters.posts.embedding import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED
 from filters.posts.near_duplicates import HASH_BITS
 
 
 @dataclass
 class PostModelConfig:
-    clip_model: str = "ViT-B-16"
-    clip_pretrained: str | None = "laion2b_s34b_b88k"
+    clip_model: str = DEFAULT_CLIP_MODEL
+    clip_pretrained: str | None = DEFAULT_CLIP_PRETRAINED
     device: str = "auto"
     batch_size: int = 64
     workers: int = 4
