@@ -2,22 +2,27 @@
 
 A global stage (see `curation.global_stages.GlobalStage`): `prepare` adds per-row signatures batch by
 batch, `text_hash` (of the normalised text: lower case, letters and digits only, single spaces)
-and `minhash` (MinHash over word 5-grams); `plan` then sees the signatures of every kept row.
-Exact duplicates share a `text_hash`; every copy but the one with the smallest `row_id` gets
-`duplicate_of` = that row id. Near duplicates are rows (exact copies aside) that share a MinHash
-LSH band with another (datasketch's bands for the Jaccard threshold); each cluster of such rows
-gets `near_duplicate_of` = its smallest row id, except that row. Both are kept (the same poem filed
-under two forms is both forms' poem) unless `drop_exact` / `drop_near` turn them into rejections.
-The result depends only on the set of rows, not on batches, shards, workers or engine.
+and `lsh_bands` (the MinHash LSH band keys of the word 5-grams); `plan` then sees the signatures of
+every kept row, about 50 bytes each plus the row id. Exact duplicates share a `text_hash`; every
+copy but the one with the smallest `row_id` gets `duplicate_of` = that row id. Near duplicates are
+rows (exact copies aside) that share an LSH band key with another (the bands and rows per band that
+datasketch chooses for the Jaccard threshold); each cluster of such rows gets `near_duplicate_of` =
+its smallest row id, except that row. Both are kept (the same poem filed under two forms is both
+forms' poem) unless `drop_exact` / `drop_near` turn them into rejections. The result depends only on
+the set of rows, not on batches, shards, workers or engine.
+
+MinHash is computed with polars expressions: each shingle's 64-bit hash goes through `num_perm`
+multiply-shift hash functions ((a x + b) mod 2^64) >> 32, and a group-by takes each one's minimum.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHashLSH
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -27,20 +32,47 @@ NORMALISED = (pl.col("text").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+
               .str.strip_chars())
 
 
-def shingles(words: list[str], size: int) -> list[bytes]:
-    if len(words) < size:
-        return [" ".join(words).encode()]
-    return [" ".join(words[i:i + size]).encode() for i in range(len(words) - size + 1)]
+def shingle_hashes(batch: pl.DataFrame, size: int, seed: int) -> pl.DataFrame:
+    """`row` (position in the batch) and `shingle` (a u64 hash) for every run of `size` consecutive
+    words of each row's normalised text; a text of fewer words is one shingle."""
+    words = (batch.select(NORMALISED.str.split(" ").alias("word")).with_row_index("row")
+             .explode("word")
+             .with_columns(pl.col("word").hash(seed), pl.int_range(pl.len()).over("row").alias("position"),
+                           pl.len().over("row").cast(pl.Int64).alias("words")))
+    in_row = [pl.when(pl.col("position") + i < pl.col("words")).then(pl.col("word").shift(-i)).alias(f"w{i}")
+              for i in range(size)]
+    starts = (pl.col("position") <= pl.col("words") - size) | (pl.col("position") == 0)
+    return (words.select("row", pl.struct(in_row).hash(seed).alias("shingle"), starts.alias("starts"))
+            .filter("starts").drop("starts"))
 
 
-def lsh_clusters(signatures: np.ndarray, bands: int, rows_per_band: int) -> np.ndarray:
-    """For rows sorted by id: the index of the first row of each row's LSH cluster."""
-    count = signatures.shape[0]
+def minhash_signatures(batch: pl.DataFrame, num_perm: int, size: int, seed: int) -> pl.DataFrame:
+    """`num_perm` MinHash values (u64 < 2^32) per row, as columns m0, m1, ...; one row per batch row."""
+    rng = np.random.default_rng(seed)
+    multipliers = rng.integers(0, 1 << 63, num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    offsets = rng.integers(0, 1 << 63, num_perm, dtype=np.uint64)
+    value = pl.col("shingle") & 0xFFFFFFFF
+    high_half = pl.lit(1 << 32, pl.UInt64)
+    hashes = [((value * pl.lit(int(a), pl.UInt64) + pl.lit(int(b), pl.UInt64)) // high_half)
+              .min().alias(f"m{i}") for i, (a, b) in enumerate(zip(multipliers, offsets, strict=True))]
+    return shingle_hashes(batch, size, seed).group_by("row").agg(hashes).sort("row").drop("row")
+
+
+def lsh_band_keys(signatures: pl.DataFrame, bands: int, rows_per_band: int, seed: int) -> pl.Series:
+    """One u64 key per LSH band: rows that share a key agree on all of that band's MinHash values."""
+    columns = signatures.columns
+    keys = [pl.struct(columns[band * rows_per_band:(band + 1) * rows_per_band]).hash(seed + band)
+            for band in range(bands)]
+    return signatures.select(pl.concat_list(keys).alias("lsh_bands"))["lsh_bands"]
+
+
+def lsh_clusters(band_keys: np.ndarray) -> np.ndarray:
+    """For rows sorted by id, with their band keys (rows x bands): the index of the first row of
+    each row's LSH cluster (rows linked by any shared band key)."""
+    count, bands = band_keys.shape
     edges = []
     for band in range(bands):
-        columns = signatures[:, band * rows_per_band:(band + 1) * rows_per_band]
-        keys = pl.DataFrame(columns).hash_rows(seed=band)
-        groups = (pl.DataFrame({"row": np.arange(count), "key": keys})
+        groups = (pl.DataFrame({"row": np.arange(count), "key": band_keys[:, band]})
                   .with_columns(pl.col("row").min().over("key").alias("first"))
                   .filter(pl.col("row") != pl.col("first")))
         edges.append(groups.select("row", "first").to_numpy())
@@ -63,18 +95,20 @@ class MarkDuplicates:
     seed: int = 1
     reads: tuple[str, ...] = ("text", "row_id")
     adds: tuple[str, ...] = ("text_hash", "duplicate_of", "near_duplicate_of")
-    plan_reads: tuple[str, ...] = ("text_hash", "minhash")
-    drops: tuple[str, ...] = ("minhash",)
+    plan_reads: tuple[str, ...] = ("text_hash", "lsh_bands")
+    drops: tuple[str, ...] = ("lsh_bands",)
+
+    @cached_property
+    def bands(self) -> tuple[int, int]:
+        """(bands, rows per band): datasketch's choice for `threshold` and `num_perm`."""
+        lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
+        return lsh.b, lsh.r
 
     def prepare(self, batch: pl.DataFrame) -> pl.DataFrame:
-        """Per-row signatures: `text_hash` and `minhash` (num_perm 32-bit values)."""
-        words = batch.select(NORMALISED.str.split(" "))["text"].to_list()
-        signatures = MinHash.bulk([shingles(w, self.shingle_size) for w in words],
-                                  num_perm=self.num_perm, seed=self.seed)
-        values = np.stack([s.hashvalues for s in signatures]).astype(np.uint32) if signatures else \
-            np.empty((0, self.num_perm), dtype=np.uint32)
+        """Per-row signatures: `text_hash` and `lsh_bands`."""
+        signatures = minhash_signatures(batch, self.num_perm, self.shingle_size, self.seed)
         return batch.with_columns(NORMALISED.hash(seed=self.seed).alias("text_hash"),
-                                  pl.Series("minhash", values, dtype=pl.Array(pl.UInt32, self.num_perm)))
+                                  lsh_band_keys(signatures, *self.bands, seed=self.seed))
 
     def plan(self, rows: pl.DataFrame) -> pl.DataFrame:
         """`duplicate_of`, `near_duplicate_of` and rejections for every row (see the module doc)."""
@@ -82,9 +116,8 @@ class MarkDuplicates:
         rows = rows.with_columns(pl.when(pl.col(ROW_ID) != pl.col("first")).then(pl.col("first"))
                                  .alias("duplicate_of"))
         originals = rows.filter(pl.col("duplicate_of").is_null())
-        lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
-        signatures = originals["minhash"].to_numpy().reshape(originals.height, self.num_perm)
-        firsts = originals[ROW_ID].gather(lsh_clusters(signatures, lsh.b, lsh.r))
+        keys = originals["lsh_bands"].list.to_array(self.bands[0]).to_numpy()
+        firsts = originals[ROW_ID].gather(lsh_clusters(keys))
         near = originals.select(ROW_ID, pl.when(firsts != pl.col(ROW_ID)).then(firsts)
                                 .alias("near_duplicate_of"))
         rows = rows.join(near, on=ROW_ID, how="left", maintain_order="left")

@@ -2,7 +2,7 @@ import polars as pl
 
 from curation.engine import run
 from curation.writers import read_shards
-from filters.poems.dedup import MarkDuplicates
+from filters.poems.dedup import MarkDuplicates, minhash_signatures, shingle_hashes
 
 POEM = "the sea is calm tonight the tide is full the moon lies fair upon the straits on the french coast"
 
@@ -18,7 +18,7 @@ def test_exact_and_near_duplicates_are_marked_across_batches(tmp_path):
     assert kept["duplicate_of"].to_list() == [None, None, "a", None]
     assert kept["near_duplicate_of"].to_list() == [None, None, None, "a"]
     assert kept["reject_reason"].null_count() == 4
-    assert "minhash" not in kept.columns
+    assert "lsh_bands" not in kept.columns
 
 
 def test_the_first_copy_is_the_smallest_row_id_whatever_the_order():
@@ -43,3 +43,18 @@ def test_duplicates_can_be_rejected_with_their_original(tmp_path):
     assert set(rejected["reject_stage"]) == {"dedup"}
     assert manifest.balanced and manifest.stage("dedup").rejected == 2
     assert sorted(read_shards(tmp_path / "kept")["row_id"]) == ["a", "b"]
+
+
+def test_minhash_agreement_estimates_the_jaccard_similarity_of_word_5_grams():
+    words = [f"w{i}" for i in range(40)]
+    texts = [" ".join(words), " ".join(words[:30] + [f"y{i}" for i in range(10)]), "a few words"]  # 26 of 36 5-grams shared
+    signatures = minhash_signatures(pl.DataFrame({"text": texts}), num_perm=512, size=5, seed=7).to_numpy()
+    shared = 26 / (36 + 36 - 26)
+    assert abs((signatures[0] == signatures[1]).mean() - shared) < 0.06
+    assert (signatures[0] == signatures[2]).mean() < 0.02
+
+
+def test_a_text_shorter_than_a_shingle_is_one_shingle():
+    shingles = shingle_hashes(pl.DataFrame({"text": ["two words", "", None, "one two three four five six"]}),
+                              size=5, seed=1)
+    assert shingles.group_by("row").len().sort("row")["len"].to_list() == [1, 1, 1, 2]
