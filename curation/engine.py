@@ -31,6 +31,7 @@ import polars as pl
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from curation.global_stages import Layout, Prepare, apply_global_stages, file_stem, is_global
+from curation.input_files import is_url
 from curation.manifest import Manifest
 from curation.readers import Reader
 from curation.schema import REJECT_REASON, REJECT_STAGE, with_bookkeeping
@@ -285,8 +286,8 @@ class RunPlan:
         """The input for the manifest; its `sha256` combines the shards' content hashes when every
         shard has one (hashed by the workers), else hashes the input here."""
         digests = [self.complete[s.shard_id].get("input_sha256") for s in self.shards]
-        if not all(digests):
-            return self.source.describe()
+        if not all(digests):  # remote files are described by size and version, not downloaded again
+            return self.source.describe(hash_content=not is_url(self.source.path))
         description = {k: v for k, v in (self.listing or {}).items() if k != "listing_sha256"}
         combined = hashlib.sha256("\n".join(digests).encode()).hexdigest()
         return {**description, "sha256": combined, "sha256_of": "shard content hashes"}

@@ -1,15 +1,16 @@
 """Readers turn an input (a Kaggle forms folder, CSV, JSONL, Parquet, a Hugging Face dataset) into
 polars batches with `row_id`, `source_file` and `source_row`. Whole-file problems raise an
-`InputError` naming the file; a malformed row becomes a row rejected at stage `read`."""
+`InputError` naming the file; a malformed row becomes a row rejected at stage `read`. Parquet,
+JSONL and CSV may also be fsspec URLs (`s3://bucket/dir/*.parquet`, `hf://datasets/...`): a file,
+a folder of shards or a glob (see `curation.input_files`)."""
 
 from __future__ import annotations
 
+import copy
 import csv
-import hashlib
 import json
-import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from curation.errors import InputError
+from curation.input_files import InputPath, UrlPath, file_size, files_sha256, is_url, open_binary
 from curation.schema import (
     BOOKKEEPING,
     POEM_COLUMNS,
@@ -33,6 +35,8 @@ from curation.schema import (
 
 KAGGLE_NAME = re.compile(r"^(?P<form>.*?)Poems(?P<title>.*)Poemby(?P<author>.*)\.txt$")
 CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+FORMAT_OF_SUFFIX = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+                    ".parquet": "parquet"}
 
 
 def split_camel_case(name: str) -> str:
@@ -47,29 +51,7 @@ def parse_kaggle_file_name(name: str) -> tuple[str | None, str | None]:
     return split_camel_case(match["title"]) or None, split_camel_case(match["author"]) or None
 
 
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def files_sha256(root: Path, files: Iterable[Path], hash_content: bool = True) -> str:
-    """SHA-256 over each file's name under `root` and its content (or its size and mtime)."""
-    root_text = str(root)
-    digest = hashlib.sha256()
-    for path in map(str, files):
-        name = path[len(root_text) + 1:] if path != root_text else root.name
-        if hash_content:
-            digest.update(f"{name}:{sha256_file(path)}\n".encode())
-        else:
-            stat = os.stat(path)
-            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
-
-
-def malformed_rows(rows: list[dict], source: Path, reason: str) -> pl.DataFrame:
+def malformed_rows(rows: list[dict], source: InputPath, reason: str) -> pl.DataFrame:
     """Rows (`source_row`, `reject_detail`) that could not be parsed, as rejected at stage `read`."""
     return pl.DataFrame(rows, schema={SOURCE_ROW: pl.Int64, REJECT_DETAIL: pl.Utf8}).with_columns(
         pl.concat_str(pl.lit(source.name), pl.lit(":"), pl.col(SOURCE_ROW)).alias(ROW_ID),
@@ -81,18 +63,32 @@ def malformed_rows(rows: list[dict], source: Path, reason: str) -> pl.DataFrame:
 class Reader:
     """Base: `batches()` yields frames; `describe()` records the input for the manifest."""
 
-    path: Path
+    path: InputPath
     batch_size: int = 2_000
     text_column: str = "text"
     kind: str = field(default="", init=False)
+    patterns: tuple[str, ...] = field(default=(), init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.path = Path(self.path)
+        self.path = UrlPath(str(self.path)) if is_url(self.path) else Path(self.path)
         if not self.path.exists():
             raise InputError("no such file or folder", path=str(self.path))
 
-    def files(self) -> list[Path]:
-        return [self.path]
+    def files(self) -> list[InputPath]:
+        """The input's files: the file itself, or for a URL the files of its folder or glob."""
+        return self.path.files(self.patterns) if isinstance(self.path, UrlPath) else [self.path]
+
+    def split(self, shard_rows: int) -> list[Reader] | None:
+        """Readers of disjoint parts of this input which together yield exactly its rows, numbered
+        as here (`curation.shards.plan_shards` makes one shard of each); None: not splittable."""
+        files = self.files()
+        return [self.restricted_to(file) for file in files] if len(files) > 1 else None
+
+    def restricted_to(self, file: InputPath) -> Reader:
+        """This reader over one of its files."""
+        part = copy.copy(self)
+        part.path = file
+        return part
 
     def describe(self, hash_content: bool = True) -> dict:
         """Path, kind, file count and a SHA-256 over every file's name and content; with
@@ -109,7 +105,7 @@ class Reader:
     def batches(self) -> Iterator[pl.DataFrame]:
         raise NotImplementedError
 
-    def _finish(self, frame: pl.DataFrame, source: Path, first_row: int) -> pl.DataFrame:
+    def _finish(self, frame: pl.DataFrame, source: InputPath, first_row: int) -> pl.DataFrame:
         """Rename the text column, add provenance, and reject rows whose text is not a string."""
         if self.text_column not in frame.columns:
             raise InputError(f"no '{self.text_column}' column (columns: {frame.columns}); "
@@ -168,8 +164,11 @@ class KaggleFormsReader(Reader):
 
 class ParquetReader(Reader):
     kind = "parquet"
+    patterns = ("**/*.parquet",)
 
-    def files(self) -> list[Path]:
+    def files(self) -> list[InputPath]:
+        if isinstance(self.path, UrlPath):
+            return super().files()
         if self.path.is_dir():
             files = sorted(self.path.glob("**/*.parquet"))
             if not files:
@@ -177,9 +176,9 @@ class ParquetReader(Reader):
             return files
         return [self.path]
 
-    def _open(self, path: Path) -> pq.ParquetFile:
+    def _open(self, path: InputPath) -> pq.ParquetFile:
         try:
-            return pq.ParquetFile(path)
+            return pq.ParquetFile(path.open("rb") if isinstance(path, UrlPath) else path)
         except (pa.ArrowInvalid, OSError) as error:
             raise InputError(f"not a readable Parquet file ({str(error).splitlines()[0]})",
                              path=str(path)) from None
@@ -205,11 +204,16 @@ class CsvReader(Reader):
     UTF-8 is rejected on its own, and rows with the wrong number of fields are rejected too."""
 
     kind = "csv"
+    patterns = ("*.csv",)
 
     def batches(self) -> Iterator[pl.DataFrame]:
-        if self.path.stat().st_size == 0:
-            raise InputError("empty file", path=str(self.path))
-        header = self._header()
+        for path in self.files():
+            yield from self._file_batches(path)
+
+    def _file_batches(self, path: InputPath) -> Iterator[pl.DataFrame]:
+        if file_size(path) == 0:
+            raise InputError("empty file", path=str(path))
+        header = self._header(path)
         bad_rows: list[dict] = []
 
         def on_invalid_row(row: pacsv.InvalidRow) -> str:
@@ -220,24 +224,26 @@ class CsvReader(Reader):
             return "skip"
 
         reader = pacsv.open_csv(
-            self.path, read_options=pacsv.ReadOptions(block_size=1 << 22),
+            path.open("rb") if isinstance(path, UrlPath) else path,
+            read_options=pacsv.ReadOptions(block_size=1 << 22),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid_row, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types={c: pa.binary() for c in header}))
         offset = 0
         for record_batch in reader:
             frame = self._decode(record_batch)
-            yield self._finish(frame, self.path, offset)
+            yield self._finish(frame, path, offset)
             offset += frame.height
         if bad_rows:
-            yield malformed_rows(bad_rows, self.path, "malformed_row")
+            yield malformed_rows(bad_rows, path, "malformed_row")
 
-    def _header(self) -> list[str]:
-        with open(self.path, "rb") as handle:
+    def _header(self, path: InputPath | None = None) -> list[str]:
+        path = path or self.files()[0]
+        with open_binary(path) as handle:
             first = handle.readline()
         try:
             return next(csv.reader([first.decode("utf-8-sig")]))
         except (UnicodeDecodeError, StopIteration, csv.Error):
-            raise InputError("cannot read the CSV header", path=str(self.path), row=0) from None
+            raise InputError("cannot read the CSV header", path=str(path), row=0) from None
 
     @staticmethod
     def _decode(batch: pa.RecordBatch) -> pl.DataFrame:
@@ -272,22 +278,27 @@ class JsonlReader(Reader):
     """JSON Lines; a line that is not a JSON object is a rejected row with the raw line kept."""
 
     kind = "jsonl"
+    patterns = ("*.jsonl", "*.ndjson", "*.json")
 
     def batches(self) -> Iterator[pl.DataFrame]:
-        if self.path.stat().st_size == 0:
-            raise InputError("empty file", path=str(self.path))
-        rows, offset = [], 0
-        with open(self.path, "rb") as handle:
+        for path in self.files():
+            yield from self._file_batches(path)
+
+    def _file_batches(self, path: InputPath) -> Iterator[pl.DataFrame]:
+        if file_size(path) == 0:
+            raise InputError("empty file", path=str(path))
+        rows = []
+        with open_binary(path) as handle:
             for number, line in enumerate(handle):
                 if line.strip():
                     rows.append((number, line))
                 if len(rows) >= self.batch_size:
-                    yield self._parse(rows, offset)
-                    offset, rows = offset + len(rows), []
+                    yield self._parse(rows, path)
+                    rows = []
         if rows:
-            yield self._parse(rows, offset)
+            yield self._parse(rows, path)
 
-    def _parse(self, rows: list[tuple[int, bytes]], offset: int) -> pl.DataFrame:
+    def _parse(self, rows: list[tuple[int, bytes]], path: InputPath) -> pl.DataFrame:
         good, bad = [], []
         for number, line in rows:
             try:
@@ -297,9 +308,9 @@ class JsonlReader(Reader):
                 good.append({**record, SOURCE_ROW: number})
             except (ValueError, UnicodeDecodeError) as error:
                 bad.append({SOURCE_ROW: number, REJECT_DETAIL: f"{error}: {line[:300]!r}"})
-        frames = [self._finish(pl.DataFrame(good, infer_schema_length=None), self.path, 0)] if good else []
+        frames = [self._finish(pl.DataFrame(good, infer_schema_length=None), path, 0)] if good else []
         if bad:
-            frames.append(malformed_rows(bad, self.path, "malformed_json"))
+            frames.append(malformed_rows(bad, path, "malformed_json"))
         return pl.concat(frames, how="diagonal_relaxed")
 
 
@@ -335,18 +346,20 @@ class HuggingFaceReader(Reader):
 def open_reader(path: str | Path, *, text_column: str = "text", batch_size: int = 2_000,
                 fmt: str | None = None) -> Reader:
     """Pick a reader from the path: a forms folder, .csv, .jsonl/.ndjson, .parquet (file or
-    folder), or a Hugging Face dataset (`hf:` prefix, a Hub id, or a `save_to_disk` folder)."""
+    folder), a Hugging Face dataset (`hf:` prefix, a Hub id, or a `save_to_disk` folder), or an
+    fsspec URL of Parquet, JSONL or CSV (`s3://bucket/dir/*.parquet`, `hf://datasets/org/name/...`)."""
     text = str(path)
-    if fmt == "huggingface" or text.startswith("hf:"):
+    if fmt == "huggingface" or (text.startswith("hf:") and not is_url(text)):
         return HuggingFaceReader(text.removeprefix("hf:"), batch_size, text_column)
+    if is_url(text):
+        return open_url_reader(UrlPath(text), text_column=text_column, batch_size=batch_size, fmt=fmt)
     local = Path(text)
     if not local.exists():
         if fmt is None and re.fullmatch(r"[\w.-]+/[\w.-]+", text):
             return HuggingFaceReader(text, batch_size, text_column)
         raise InputError("no such file or folder", path=text)
     suffix = local.suffix.lower()
-    chosen = fmt or {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
-                     ".parquet": "parquet"}.get(suffix)
+    chosen = fmt or FORMAT_OF_SUFFIX.get(suffix)
     if chosen is None and local.is_dir():
         if (local / "dataset_info.json").exists():
             return HuggingFaceReader(local, batch_size, text_column)
@@ -358,6 +371,23 @@ def open_reader(path: str | Path, *, text_column: str = "text", batch_size: int 
     return readers[chosen](local, batch_size=batch_size, text_column=text_column)
 
 
+def open_url_reader(url: UrlPath, *, text_column: str = "text", batch_size: int = 2_000,
+                    fmt: str | None = None) -> Reader:
+    """A Parquet, JSONL or CSV reader of a URL's file, folder of shards or glob."""
+    if not url.exists():
+        raise InputError("no files match this pattern" if url.is_glob else "no such file or folder",
+                         path=str(url))
+    readers: dict[str, type[Reader]] = {"parquet": ParquetReader, "jsonl": JsonlReader, "csv": CsvReader}
+    chosen = fmt or FORMAT_OF_SUFFIX.get(url.suffix.lower())
+    if chosen is None and url.is_dir():
+        chosen = next((name for name, reader in readers.items()
+                       if any(url.glob(pattern) for pattern in reader.patterns)), None)
+    if chosen not in readers:
+        raise InputError(f"cannot tell the format of '{url.suffix}' files at a URL (Parquet, JSONL and "
+                         "CSV are read from URLs); pass --format", path=str(url))
+    return readers[chosen](url, batch_size=batch_size, text_column=text_column)
+
+
 def read_kaggle_files(reader: KaggleFormsReader, files: list[Path]) -> Iterator[pl.DataFrame]:
     """The batches of `reader` restricted to `files` (one input shard of a forms folder)."""
     schema = {**POEM_COLUMNS, **dict.fromkeys(BOOKKEEPING, pl.Utf8)}
@@ -365,7 +395,7 @@ def read_kaggle_files(reader: KaggleFormsReader, files: list[Path]) -> Iterator[
         yield pl.DataFrame([reader._row(f) for f in files[start:start + reader.batch_size]], schema=schema)
 
 
-def read_parquet_row_groups(reader: ParquetReader, path: Path,
+def read_parquet_row_groups(reader: ParquetReader, path: InputPath,
                             row_groups: list[int]) -> Iterator[pl.DataFrame]:
     """The batches of consecutive `row_groups` of one Parquet file, numbered as in `reader.batches()`."""
     parquet = reader._open(path)

@@ -1,7 +1,8 @@
 """Input shards and completion markers: the unit of parallel work and of resuming.
 
 An input is split deterministically into shards (groups of files of a forms folder, runs of row
-groups of Parquet files, or one shard per other input). A shard is complete when its marker
+groups of Parquet files, the parts a reader's `split` returns, such as one per file of a JSONL
+glob, or else one shard for the whole input). A shard is complete when its marker
 `_state/shards/<id>.json` exists: it holds the shard's per-stage counts and the output files it
 wrote, and is written last, atomically (write to a temporary name, then rename). A re-run of the
 same command (same fingerprint in `_state/run.json`) skips complete shards and deletes any output
@@ -21,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from curation.input_files import InputPath
 from curation.readers import (
     KaggleFormsReader,
     ParquetReader,
@@ -39,7 +41,7 @@ class InputShard:
 
     shard_id: str
     reader: Reader | None = None
-    files: tuple[Path, ...] = ()
+    files: tuple[InputPath, ...] = ()
     row_groups: tuple[int, ...] = ()
     frames: Iterable[pl.DataFrame] | None = field(default=None, repr=False)
 
@@ -94,7 +96,8 @@ def plan_shards(source: Reader | Iterable[pl.DataFrame], shard_rows: int = 1_000
     if isinstance(source, ParquetReader):
         return parquet_shards(source, shard_rows)
     if isinstance(source, Reader):
-        return [InputShard(shard_name(0), source)]
+        parts = source.split(shard_rows) or [source]
+        return [InputShard(shard_name(i), part) for i, part in enumerate(parts)]
     return [InputShard(shard_name(0), frames=source)]
 
 

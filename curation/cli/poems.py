@@ -28,8 +28,9 @@ def summary_table(manifest: Manifest, out: Path) -> Table:
 
 
 def clean(
-    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Kaggle forms folder, CSV, JSONL, "
-                                               "Parquet file/folder, or a Hugging Face dataset (hf:ID)")],
+    input_path: Annotated[str, typer.Argument(metavar="INPUT", help="Kaggle forms folder, CSV, JSONL, "
+                                              "Parquet file/folder, a Hugging Face dataset (hf:ID), or an "
+                                              "fsspec URL of Parquet/JSONL/CSV (s3://..., hf://...)")],
     out: Annotated[Path, typer.Option("--out", help="Output folder: kept/, rejected/, manifest.json")],
     lexicon_threshold: Annotated[float | None, typer.Option(
         help="English lexicon cut-off: Zipf frequency for wordfreq (default 2.0, about 96k words), raw "

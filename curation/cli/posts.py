@@ -20,8 +20,9 @@ app = typer.Typer(help="Artwork posts (Twitter/X): ingest, fetch images, filter.
 console = Console()
 
 PostsArgument = Annotated[
-    Path,
-    typer.Argument(metavar="POSTS", help="Posts as JSONL/JSON (flat rows or X API v2 pages), CSV or Parquet"),
+    str,
+    typer.Argument(metavar="POSTS", help="Posts as JSONL/JSON (flat rows or X API v2 pages), CSV or Parquet; "
+                   "a path or an fsspec URL (s3://..., glob allowed)"),
 ]
 OutOption = Annotated[Path, typer.Option("--out", help="Output folder: kept/, rejected/, manifest.json")]
 ENGINES = ("local", "ray")
@@ -52,13 +53,15 @@ def ingest(
     batch_size: Annotated[int, typer.Option(help="Image rows per batch")] = 256,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
 ) -> None:
-    """Read posts into the post schema (one row per image); no images are fetched."""
+    """Read posts into the post schema (one row per image), rejecting repeated posts; no images are
+    fetched."""
     from curation.engine import run
-    from filters.posts import read_posts
+    from filters.posts import DuplicatePosts, read_posts
 
+    reader = read_posts(posts, batch_size)
     manifest = run(
-        read_posts(posts, batch_size),
-        [],
+        reader,
+        [DuplicatePosts.scan(reader)],
         out,
         command="posts ingest",
         params={"batch_size": batch_size},
@@ -155,19 +158,28 @@ def clean(
     ray_address: RayAddressOption = None,
     resume: ResumeOption = True,
 ) -> None:
-    """Clean posts: ingest -> fetch -> decode -> engagement -> text signals -> AI metadata -> model
-    stages. Writes kept and rejected Parquet and a balanced manifest."""
-    from filters.posts import AIMetadata, DecodeImages, EngagementFilter, FetchImages, TextSignals, read_posts
+    """Clean posts: ingest -> duplicates -> fetch -> decode -> engagement -> text signals -> AI
+    metadata -> model stages. Writes kept and rejected Parquet and a balanced manifest."""
+    from filters.posts import (
+        AIMetadata,
+        DecodeImages,
+        DuplicatePosts,
+        EngagementFilter,
+        FetchImages,
+        TextSignals,
+        read_posts,
+    )
     from filters.posts.engagement import engagement_reference
 
     if engine not in ENGINES:
         raise CurationError(f"--engine must be local or ray, not {engine!r}")
     images_dir = images_dir or out / "images"
+    reader = read_posts(posts, batch_size)
+    duplicates = DuplicatePosts.scan(reader)  # a pre-pass over the posts: copies are never fetched
     reference = None
     if normalise != "none":
         reference = engagement_reference(
-            (b.filter(b["reject_reason"].is_null()) for b in read_posts(posts, batch_size).batches()),
-            normalise,
+            (b.filter(b["reject_reason"].is_null()) for b in map(duplicates, reader.batches())), normalise
         )
     fetch = FetchImages(
         images_dir,
@@ -178,6 +190,7 @@ def clean(
         retry_failed=retry_failed,
     )
     stages = [
+        duplicates,
         fetch,
         DecodeImages(
             min_side=min_side,
@@ -224,7 +237,7 @@ def clean(
     try:
         manifest = run_on_engine(
             engine,
-            read_posts(posts, batch_size),
+            reader,
             stages,
             out,
             workers=workers,

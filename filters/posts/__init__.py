@@ -1,10 +1,12 @@
-"""Post stages without models: ingest, image fetch and decode, engagement, text and metadata signals.
+"""Post stages without models: ingest, repeated posts, image fetch and decode, engagement, text and
+metadata signals.
 
 The open_clip stages live in `filters.posts.model_stages` and are imported on their own, so that
 importing this package never imports torch.
 """
 
 from filters.posts.decode import DecodeImages
+from filters.posts.duplicates import DuplicatePosts
 from filters.posts.engagement import EngagementFilter, engagement_reference
 from filters.posts.fetch import FetchImages
 from filters.posts.ingest import PostReader, read_posts
@@ -14,6 +16,7 @@ from filters.posts.text_signals import TextSignals, ai_hashtags, protection_hash
 __all__ = [
     "AIMetadata",
     "DecodeImages",
+    "DuplicatePosts",
     "EngagementFilter",
     "FetchImages",
     "PostReader",

@@ -1,7 +1,8 @@
 """Read posts (JSONL/JSON, CSV, Parquet; flat rows or X API v2 pages) into the post schema.
 
-One output row per image. A post without images, without an id, with an id stored as a float, or
-repeated, is kept as a row rejected at stage `read` with its reason. An X API v2 page is a JSON
+One output row per image. A post without images, without an id, or with an id stored as a float, is
+kept as a row rejected at stage `read` with its reason (repeated posts are the `duplicates` stage's
+work: `filters.posts.duplicates`). An X API v2 page is a JSON
 object with `data[]` (posts with `public_metrics` and `attachments.media_keys`) and `includes`
 (`media[]` with `media_key`, `type`, `url`/`preview_image_url`; `users[]` with `id`, `username`).
 """
@@ -11,14 +12,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from curation.errors import InputError
-from curation.readers import CsvReader, ParquetReader, Reader
+from curation.input_files import InputPath, file_size, open_binary
+from curation.readers import CsvReader, ParquetReader, Reader, read_parquet_row_groups
 from curation.schema import REJECT_DETAIL, REJECT_REASON, ROW_ID, SOURCE_FILE, SOURCE_ROW
+from curation.shards import parquet_shards
 from filters.posts.schema import POST_COLUMNS, conform
 
 ID_FIELDS = ("post_id", "id", "tweet_id", "id_str")
@@ -102,7 +106,7 @@ def media_of(record: dict, media_index: dict[str, dict]) -> list[dict]:
 def image_rows(
     record: dict,
     *,
-    source: Path,
+    source: InputPath,
     source_row: int,
     media_index: dict[str, dict] | None = None,
     users: dict[str, str] | None = None,
@@ -141,7 +145,7 @@ def image_rows(
     ]
 
 
-def page_rows(page: dict, source: Path, source_row: int) -> list[dict]:
+def page_rows(page: dict, source: InputPath, source_row: int) -> list[dict]:
     """Rows of an X API v2 response page (`data` + `includes`)."""
     includes = page.get("includes") or {}
     media_index = {str(m.get("media_key")): m for m in includes.get("media") or [] if isinstance(m, dict)}
@@ -152,7 +156,7 @@ def page_rows(page: dict, source: Path, source_row: int) -> list[dict]:
     return rows
 
 
-def record_rows(record: Any, source: Path, source_row: int) -> list[dict]:
+def record_rows(record: Any, source: InputPath, source_row: int) -> list[dict]:
     if isinstance(record, dict) and isinstance(record.get("data"), list):
         return page_rows(record, source, source_row)
     if isinstance(record, dict):
@@ -168,16 +172,43 @@ def record_rows(record: Any, source: Path, source_row: int) -> list[dict]:
     ]
 
 
+@dataclass(frozen=True)
+class LineRange:
+    """The lines of a file from byte `start` (line number `first_line`) up to byte `end`."""
+
+    start: int
+    end: int
+    first_line: int
+
+
+def line_ranges(path: InputPath, lines: int) -> list[LineRange]:
+    """Consecutive runs of `lines` lines of a file (one empty range for an empty file)."""
+    starts, offset = [], 0
+    with open_binary(path) as handle:
+        for number, line in enumerate(handle):
+            if number % lines == 0:
+                starts.append((offset, number))
+            offset += len(line)
+    starts = starts or [(0, 0)]
+    ends = [start for start, _ in starts[1:]] + [offset]
+    return [LineRange(start, end, first) for (start, first), end in zip(starts, ends, strict=True)]
+
+
 class PostReader(Reader):
-    """Stream posts from a .jsonl/.json/.csv/.parquet file (or Parquet folder) as post-schema batches."""
+    """Stream posts from a .jsonl/.json/.csv/.parquet file (or Parquet folder), local or at an fsspec
+    URL, as post-schema batches. `split` cuts it into parts for input shards: runs of lines of each
+    JSONL file, runs of row groups of each Parquet file, each CSV or JSON file whole."""
 
     kind = "posts"
 
-    def __init__(self, path: str | Path, batch_size: int = 256) -> None:
-        super().__init__(Path(path), batch_size=batch_size)
+    def __init__(self, path: str | InputPath, batch_size: int = 256) -> None:
+        super().__init__(path, batch_size=batch_size)
         self.format = self._format()
         self.kind = f"posts-{self.format}"
-        self._seen: set[str] = set()
+        self.patterns = {"jsonl": ("*.jsonl", "*.ndjson"), "json": ("*.json",), "csv": ("*.csv",)}.get(
+            self.format, ())
+        self.lines: LineRange | None = None
+        self.row_groups: tuple[int, ...] | None = None
 
     def _format(self) -> str:
         if self.path.is_dir():
@@ -197,11 +228,24 @@ class PostReader(Reader):
             )
         return formats[suffix]
 
-    def files(self) -> list[Path]:
-        return ParquetReader(self.path).files() if self.format == "parquet" else [self.path]
+    def files(self) -> list[InputPath]:
+        return ParquetReader(self.path).files() if self.format == "parquet" else super().files()
+
+    def split(self, shard_rows: int) -> list[Reader] | None:
+        """Parts of about `shard_rows` lines (JSONL) or rows (Parquet row groups); else one per file."""
+        if self.format == "parquet":
+            shards = parquet_shards(ParquetReader(self.path), shard_rows)
+            return [self._part(s.files[0], row_groups=s.row_groups) for s in shards]
+        if self.format == "jsonl":
+            return [self._part(f, lines=r) for f in self.files() for r in line_ranges(f, shard_rows)]
+        return super().split(shard_rows)
+
+    def _part(self, file: InputPath, **restriction: Any) -> PostReader:
+        part = self.restricted_to(file)
+        vars(part).update(restriction)
+        return part
 
     def batches(self) -> Iterator[pl.DataFrame]:
-        self._seen.clear()
         rows: list[dict] = []
         for chunk in self._row_chunks():
             rows += chunk
@@ -212,55 +256,76 @@ class PostReader(Reader):
             yield self._frame(rows)
 
     def _row_chunks(self) -> Iterator[list[dict]]:
-        if self.format in ("jsonl", "json"):
-            yield from self._json_chunks()
-        else:
-            yield from self._table_chunks()
+        for file in self.files():
+            if self.format in ("json", "jsonl") and file_size(file) == 0:
+                raise InputError("empty file", path=str(file))
+            if self.format == "json":
+                yield from self._document_chunks(file)
+            elif self.format == "jsonl":
+                yield from self._line_chunks(file)
+            else:
+                yield from self._table_chunks(file)
 
-    def _json_chunks(self) -> Iterator[list[dict]]:
-        if self.path.stat().st_size == 0:
-            raise InputError("empty file", path=str(self.path))
-        if self.format == "json":
+    def _document_chunks(self, file: InputPath) -> Iterator[list[dict]]:
+        try:
+            with open_binary(file) as handle:
+                document = json.loads(handle.read())
+        except ValueError as error:
+            raise InputError(f"not valid JSON ({error})", path=str(file)) from None
+        records = document if isinstance(document, list) else [document]
+        for number, record in enumerate(records):
+            yield record_rows(record, file, number)
+
+    def _lines(self, file: InputPath) -> Iterator[tuple[int, bytes]]:
+        """(line number, line) of this part's lines of `file` (all of them when not split)."""
+        lines = self.lines or LineRange(0, -1, 0)
+        with open_binary(file) as handle:
+            handle.seek(lines.start)
+            offset = lines.start
+            for number, line in enumerate(handle, start=lines.first_line):
+                if offset == lines.end:
+                    return
+                offset += len(line)
+                yield number, line
+
+    def _line_chunks(self, file: InputPath) -> Iterator[list[dict]]:
+        for number, line in self._lines(file):
+            if not line.strip():
+                continue
             try:
-                document = json.loads(self.path.read_bytes())
+                record = json.loads(line)
             except ValueError as error:
-                raise InputError(f"not valid JSON ({error})", path=str(self.path)) from None
-            records = document if isinstance(document, list) else [document]
-            for number, record in enumerate(records):
-                yield record_rows(record, self.path, number)
-            return
-        with open(self.path, "rb") as handle:
-            for number, line in enumerate(handle):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except ValueError as error:
-                    yield [
-                        {
-                            ROW_ID: f"{self.path.name}:{number}",
-                            SOURCE_FILE: str(self.path),
-                            SOURCE_ROW: number,
-                            REJECT_REASON: "malformed_json",
-                            REJECT_DETAIL: f"{error}: {line[:200]!r}",
-                        }
-                    ]
-                    continue
-                yield record_rows(record, self.path, number)
+                yield [
+                    {
+                        ROW_ID: f"{file.name}:{number}",
+                        SOURCE_FILE: str(file),
+                        SOURCE_ROW: number,
+                        REJECT_REASON: "malformed_json",
+                        REJECT_DETAIL: f"{error}: {line[:200]!r}",
+                    }
+                ]
+                continue
+            yield record_rows(record, file, number)
 
-    def _table_chunks(self) -> Iterator[list[dict]]:
+    def _table_frames(self, file: InputPath) -> Iterator[pl.DataFrame]:
         if self.format == "csv":
-            reader: Reader = CsvReader(
-                self.path, batch_size=self.batch_size, text_column=self._csv_text_column()
-            )
+            header = CsvReader(file)._header()
+            text_column = next((c for c in TEXT_FIELDS if c in header), header[0])
+            yield from CsvReader(file, batch_size=self.batch_size, text_column=text_column).batches()
+            return
+        names = ParquetReader(file)._open(file).schema_arrow.names
+        reader = ParquetReader(file, batch_size=self.batch_size,
+                               text_column=next((c for c in TEXT_FIELDS if c in names), names[0]))
+        if self.row_groups is None:
+            yield from reader.batches()
         else:
-            reader = ParquetReader(
-                self.path, batch_size=self.batch_size, text_column=self._parquet_text_column()
-            )
-        for frame in reader.batches():
+            yield from read_parquet_row_groups(reader, file, list(self.row_groups))
+
+    def _table_chunks(self, file: InputPath) -> Iterator[list[dict]]:
+        for frame in self._table_frames(file):
             self._refuse_float_ids(frame)
             for record in frame.to_dicts():
-                source, number = Path(record.get(SOURCE_FILE) or self.path), record.get(SOURCE_ROW) or 0
+                number = record.get(SOURCE_ROW) or 0
                 if record.get(REJECT_REASON):
                     yield [
                         {
@@ -269,17 +334,7 @@ class PostReader(Reader):
                         }
                     ]
                 else:
-                    yield record_rows({k: v for k, v in record.items() if k != ROW_ID}, source, number)
-
-    def _csv_text_column(self) -> str:
-        header = CsvReader(self.path)._header()
-        return next((c for c in TEXT_FIELDS if c in header), header[0])
-
-    def _parquet_text_column(self) -> str:
-        import pyarrow.parquet as pq
-
-        names = pq.read_schema(self.files()[0]).names
-        return next((c for c in TEXT_FIELDS if c in names), names[0])
+                    yield record_rows({k: v for k, v in record.items() if k != ROW_ID}, file, number)
 
     def _refuse_float_ids(self, frame: pl.DataFrame) -> None:
         for name in ID_FIELDS:
@@ -292,12 +347,6 @@ class PostReader(Reader):
                 )
 
     def _frame(self, rows: list[dict]) -> pl.DataFrame:
-        for row in rows:
-            key = row.get(ROW_ID)
-            if row.get(REJECT_REASON) is None and row.get("post_id") is not None:
-                if key in self._seen:
-                    row[REJECT_REASON], row[REJECT_DETAIL] = "duplicate_post", f"{key} seen earlier"
-                self._seen.add(key)
         schema = {name: (pl.Utf8 if name == "created_at" else dtype) for name, dtype in POST_COLUMNS.items()}
         schema |= {"media_key": pl.Utf8, REJECT_REASON: pl.Utf8, REJECT_DETAIL: pl.Utf8}
         frame = pl.DataFrame(rows, schema=schema, strict=False)
@@ -305,5 +354,6 @@ class PostReader(Reader):
 
 
 def read_posts(path: str | Path, batch_size: int = 256) -> PostReader:
-    """A reader of posts in any supported shape; pass it to `curation.engine.run`."""
+    """A reader of posts in any supported shape; pass it to `curation.engine.run`, with
+    `filters.posts.DuplicatePosts.scan(reader)` as the first stage to reject repeated posts."""
     return PostReader(path, batch_size=batch_size)

@@ -22,8 +22,8 @@ MIN_LIKES = 1_000
 
 
 def extra_posts(image_url: str, repeated: dict) -> list[str]:
-    """Lines that reach the stages the WeRateDogs page alone does not: a malformed line, a repeated
-    post (both rejected at `read`) and a post with an AI hashtag (rejected at `text_signals`)."""
+    """Lines that reach the stages the WeRateDogs page alone does not: a malformed line (rejected at
+    `read`), a repeated post (at `duplicates`) and a post with an AI hashtag (at `text_signals`)."""
     hashtag = {"id": "1", "author": "someone", "text": "made this #aiart", "like_count": 9_999,
                "created_at": "2016-01-01T00:00:00Z", "image_url": image_url}
     return ["{not json", json.dumps(repeated), json.dumps(hashtag)]
@@ -75,7 +75,8 @@ def test_ray_matches_local_on_a_post_sample(post_sample, tmp_path):
     assert on_ray["stages"] == local["stages"] and on_ray["balanced"] and local["balanced"]
     assert on_ray["rows_kept"] == local["rows_kept"] > 0
     rejected_at = {s["name"] for s in local["stages"] if s["rejected"]}
-    assert rejected_at == {"read", "fetch", "decode", "engagement", "text_signals", "ai_metadata"}
+    assert rejected_at == {"read", "duplicates", "fetch", "decode", "engagement", "text_signals",
+                           "ai_metadata"}
     print(f"\nposts on both engines: {local['rows_in']} rows, {local['rows_kept']} kept; "
           + "; ".join(f"{s['name']}: {s['reasons']}" for s in local["stages"] if s["reasons"]))
 

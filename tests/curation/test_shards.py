@@ -1,6 +1,6 @@
 import polars as pl
 
-from curation.readers import open_reader
+from curation.readers import Reader, open_reader
 from curation.shards import ShardState, plan_shards
 
 
@@ -59,3 +59,38 @@ def test_without_resume_a_run_starts_afresh(tmp_path):
     state.mark_complete("s00000", [], [])
     assert ShardState(tmp_path).start("run-1", resume=False, output_dirs=[]) == {}
     assert ShardState(tmp_path).complete() == {}
+
+
+class NumberedLines(Reader):
+    """A reader that `split`s into one part per `shard_rows` lines of its text file."""
+
+    lines: range | None = None
+
+    def batches(self):
+        texts = self.path.read_text().splitlines()
+        numbers = self.lines or range(len(texts))
+        yield pl.DataFrame({"text": [texts[i] for i in numbers], "source_row": list(numbers)})
+
+    def split(self, shard_rows):
+        count = len(self.path.read_text().splitlines())
+        parts = []
+        for start in range(0, count, shard_rows):
+            part = self.restricted_to(self.path)
+            part.lines = range(start, min(start + shard_rows, count))
+            parts.append(part)
+        return parts
+
+
+def test_a_reader_that_splits_itself_gives_one_shard_per_part(tmp_path):
+    path = tmp_path / "lines.txt"
+    path.write_text("".join(f"line {i}\n" for i in range(7)))
+    shards = plan_shards(NumberedLines(path), shard_rows=3)
+    assert [(s.shard_id, s.reader.lines) for s in shards] == [
+        ("s00000", range(0, 3)), ("s00001", range(3, 6)), ("s00002", range(6, 7))]
+    assert pl.concat([s.read() for s in shards]).equals(pl.concat(list(NumberedLines(path).batches())))
+
+
+def test_a_reader_that_does_not_split_is_one_shard(tmp_path):
+    path = tmp_path / "poems.jsonl"
+    path.write_text('{"text": "one"}\n{"text": "two"}\n')
+    assert [s.reader for s in plan_shards(open_reader(path), shard_rows=1)] == [open_reader(path)]

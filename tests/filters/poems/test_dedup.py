@@ -47,7 +47,8 @@ def test_duplicates_can_be_rejected_with_their_original(tmp_path):
 
 def test_minhash_agreement_estimates_the_jaccard_similarity_of_word_5_grams():
     words = [f"w{i}" for i in range(40)]
-    texts = [" ".join(words), " ".join(words[:30] + [f"y{i}" for i in range(10)]), "a few words"]  # 26 of 36 5-grams shared
+    other = words[:30] + [f"y{i}" for i in range(10)]  # 26 of the 36 5-grams shared
+    texts = [" ".join(words), " ".join(other), "a few words"]
     signatures = minhash_signatures(pl.DataFrame({"text": texts}), num_perm=512, size=5, seed=7).to_numpy()
     shared = 26 / (36 + 36 - 26)
     assert abs((signatures[0] == signatures[1]).mean() - shared) < 0.06

@@ -6,7 +6,7 @@ import pytest
 
 from curation.engine import run
 from curation.errors import InputError
-from filters.posts import read_posts
+from filters.posts import DuplicatePosts, read_posts
 
 BIG_ID = "1234567890123456789"  # 19 digits; through float64 it becomes ...6768
 
@@ -124,13 +124,18 @@ def test_flat_rows_with_several_images_nested_metrics_and_local_paths(tmp_path):
     assert rows["created_at"][0] == datetime(2017, 8, 1, 16, 23, 56, tzinfo=UTC)
 
 
-def test_bad_lines_and_repeated_posts_are_rejected_at_read_and_counted(tmp_path):
+def test_bad_lines_are_rejected_at_read_and_repeated_posts_by_the_duplicates_stage(tmp_path):
     path = tmp_path / "posts.jsonl"
     good = json.dumps({"post_id": "1", "text": "t", "image_url": "http://h/1.png"})
     path.write_text("\n".join([good, "{not json", good, json.dumps(["a", "list"])]) + "\n")
-    manifest = run(read_posts(path), [], tmp_path / "out", progress=False)
+    reader = read_posts(path)
+    manifest = run(reader, [DuplicatePosts.scan(reader)], tmp_path / "out", progress=False)
     assert manifest.balanced and manifest.rows_kept == 1
-    assert dict(manifest.stage("read").reasons) == {"malformed_json": 2, "duplicate_post": 1}
+    assert dict(manifest.stage("read").reasons) == {"malformed_json": 2}
+    assert dict(manifest.stage("duplicates").reasons) == {"duplicate_post": 1}
+    repeated = pl.read_parquet(tmp_path / "out" / "rejected" / "duplicates-*.parquet")
+    assert repeated.select("row_id", "source_row").rows() == [("1/0", 2)]
+    assert repeated["reject_detail"][0] == f"1/0 seen earlier, at {path}:0"
 
 
 def test_unknown_file_types_are_a_clear_error(tmp_path):

@@ -66,6 +66,7 @@ def test_clean_weratedogs_end_to_end(weratedogs, tmp_path, shared_data):
     assert manifest["balanced"] and manifest["rows_in"] == 300 == kept.height + rejected.height
     assert [s["name"] for s in manifest["stages"]] == [
         "read",
+        "duplicates",
         "fetch",
         "decode",
         "engagement",
