@@ -55,6 +55,7 @@ def like_space_metrics(pred: np.ndarray, target: np.ndarray, transform: str,
     pred_likes, true_likes = to_likes(pred, transform), to_likes(target, transform)
     return {
         "transform": transform, "n": len(pred), "mse": mse, "rmse": float(np.sqrt(mse)),
+        "rmse_likes": float(np.sqrt(np.mean((pred_likes - true_likes) ** 2))),
         "sum_pred_target": float(pred.sum()), "sum_true_target": float(target.sum()),
         "sum_pred_likes": float(pred_likes.sum()), "sum_true_likes": float(true_likes.sum()),
         "spearman": float(spearmanr(pred, target).statistic) if len(pred) > 1 else float("nan"),

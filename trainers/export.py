@@ -1,5 +1,8 @@
 """Exported regressors: a folder with model.safetensors, config.json and a README model card.
 
+A tail calibration fitted on held-out posts (`trainers.calibration`) is stored in config.json and
+re-attached on load, so scores and rewards include it.
+
 `load_regressor(folder)` rebuilds the backbone from the stored config (no download, no pickle) and
 loads the weights; `Reward(folder)` is a plain callable, images -> tensor, for RL fine-tuning of
 image generators.
@@ -18,6 +21,7 @@ from PIL import Image
 from safetensors.torch import load_model, save_model
 
 from curation.errors import CurationError
+from trainers.calibration import TailStretch, attach_calibration, model_calibration
 from trainers.data import decode_image
 from trainers.evaluate import to_likes
 from trainers.model import LikeRegressor, RegressorConfig
@@ -32,14 +36,18 @@ def export_regressor(model: LikeRegressor, folder: Path, metrics: dict[str, Any]
     folder.mkdir(parents=True, exist_ok=True)
     save_model(model, str(folder / "model.safetensors"))
     config = {"format": FORMAT, "regressor": model.config.to_dict()}
+    stretch = model_calibration(model)
+    if stretch is not None:
+        config["calibration"] = {"tail_stretch": stretch.to_dict()}
     (folder / "config.json").write_text(json.dumps(config, indent=2))
-    (folder / "README.md").write_text(model_card(model.config, metrics, name or folder.name))
+    (folder / "README.md").write_text(model_card(model.config, metrics, name or folder.name, stretch))
     if metrics is not None:
         (folder / "eval_metrics.json").write_text(json.dumps(metrics, indent=2))
     return folder
 
 
-def model_card(config: RegressorConfig, metrics: dict[str, Any] | None, name: str) -> str:
+def model_card(config: RegressorConfig, metrics: dict[str, Any] | None, name: str,
+               stretch: TailStretch | None = None) -> str:
     """Markdown card: what it predicts, how to load it, and the like-space evaluation table."""
     lines = ["---", "library_name: aesthetic-curation", "tags: [aesthetic, reward-model, image-regression]",
              "---", f"# {name}", "",
@@ -47,6 +55,9 @@ def model_card(config: RegressorConfig, metrics: dict[str, Any] | None, name: st
              f"backbone ({'frozen, ' if config.freeze_backbone else ''}{config.head} head).", "",
              "```python", "from trainers.export import load_regressor, Reward",
              f'model = load_regressor("{name}")', f'reward = Reward("{name}")  # images -> tensor', "```"]
+    if stretch is not None:
+        lines += ["", f"Tail calibration (fitted on held-out posts, applied by the model): predictions above "
+                  f"{stretch.knot:.3f} are stretched x{stretch.slope:.3g}, up to {stretch.top:.3f}."]
     if metrics:
         lines += ["", "## Evaluation", "", f"n = {metrics['n']:,}; transformed-space RMSE "
                   f"{metrics['rmse']:.3f}, MSE {metrics['mse']:.3f}; Spearman {metrics['spearman']:.3f}; "
@@ -69,6 +80,8 @@ def load_regressor(folder: str | Path, device: str = "cpu") -> LikeRegressor:
         raise CurationError(f"{config_path}: unknown format {stored.get('format')!r}")
     model = LikeRegressor(RegressorConfig.from_dict(stored["regressor"]), pretrained=False)
     load_model(model, str(folder / "model.safetensors"), device=device)
+    if "calibration" in stored:
+        attach_calibration(model, TailStretch.from_dict(stored["calibration"]["tail_stretch"]))
     return model.to(device).eval()
 
 

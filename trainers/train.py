@@ -55,6 +55,9 @@ class TrainConfig:
     log_every: int = 10
     crop: bool = False
     init_head_bias: bool = True
+    calibrate_data: str | None = None
+    calibrate_cut: float = 0.5
+    calibrate_band: tuple[float, float] = (2_000.0, 20_000.0)
 
 
 def lr_at(step: int, config: TrainConfig, base_lr: float) -> float:
@@ -192,4 +195,26 @@ def train(config: TrainConfig) -> dict[str, Any]:
             prune_checkpoints(ckpt_root, set(config.keep_steps) | {config.max_steps}, config.keep_last)
     if world > 1:
         torch.distributed.destroy_process_group()
-    return {"step": step, "loss": last_loss, "checkpoint": str(latest_checkpoint(ckpt_root)), "model": model}
+    checkpoint = latest_checkpoint(ckpt_root)
+    if rank == 0 and config.calibrate_data is not None:
+        calibrate(model, config, device, [Path(config.out_dir), checkpoint])
+    return {"step": step, "loss": last_loss, "checkpoint": str(checkpoint), "model": model}
+
+
+def calibrate(model: LikeRegressor, config: TrainConfig, device: str, folders: list[Path | None]) -> None:
+    """Fit the tail stretch on held-out posts, attach it to the model, write calibration.json."""
+    from trainers.calibration import attach_calibration, fit_tail_stretch, save_calibration
+    from trainers.evaluate import predict
+
+    held_out = LikeImageStream(config.calibrate_data, image_column=config.image_column,
+                               like_column=config.like_column, transform=config.model.transform,
+                               image_size=config.model.image_size, crop=config.crop)
+    pred, target = predict(model, make_loader(held_out, config.batch_size, config.num_workers), device)
+    stretch = fit_tail_stretch(pred, target, config.model.transform, cut=config.calibrate_cut,
+                               band=config.calibrate_band)
+    attach_calibration(model, stretch)
+    for folder in folders:
+        if folder is not None:
+            save_calibration(stretch, folder)
+    console.print(f"calibrated on {len(pred):,} held-out posts: stretch x{stretch.slope:.3g} above "
+                  f"{stretch.knot:.4g} (up to {stretch.top:.4g})")

@@ -95,6 +95,10 @@ def train(
     huber_delta: float = typer.Option(1.0, help="Huber transition point (transformed units)."),
     band_weights: str = typer.Option("1,1,2,4", help="band-mse weights for 0-200,200-2k,2k-20k,20k+ likes."),
     rank_weight: float = typer.Option(0.0, help="Weight of the pairwise ranking term (0 = off)."),
+    calibrate_data: str | None = typer.Option(
+        None, help="Held-out posts (Parquet/HF) to fit a tail stretch on after training (off if unset)."),
+    calibrate_cut: float = typer.Option(0.5, help="Fraction of the held-out band underprediction to remove."),
+    calibrate_band: str = typer.Option("2000,20000", help="Like band the calibration targets: low,high."),
     head: str = typer.Option("linear", help="linear | mlp (LAION aesthetic-predictor MLP)."),
     freeze_backbone: bool = typer.Option(False, help="Probe mode: train the head only."),
     image_column: str = typer.Option("image"), like_column: str = typer.Option("like_count"),
@@ -120,7 +124,8 @@ def train(
         batch_size=batch_size, grad_accum=grad_accum, max_steps=max_steps, lr=lr, head_lr=head_lr,
         warmup_steps=warmup_steps, checkpoint_every=checkpoint_every, compile=compile,
         keep_steps=tuple(int(s) for s in _floats(keep_steps)), num_workers=num_workers, seed=seed,
-        resume=resume)
+        resume=resume, calibrate_data=calibrate_data, calibrate_cut=calibrate_cut,
+        calibrate_band=_band(calibrate_band))
     summary = run_training(config)
     console.print(f"done: step {summary['step']}, loss {summary['loss']:.4g}, {summary['checkpoint']}")
 
@@ -222,8 +227,16 @@ def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(part) for part in text.split(",") if part.strip())
 
 
+def _band(text: str) -> tuple[float, float]:
+    values = _floats(text)
+    if len(values) != 2 or values[0] >= values[1]:
+        raise InputError(f"--calibrate-band needs low,high with low < high, got {text!r}")
+    return values[0], values[1]
+
+
 def _load_model(path: Path, device: str):
-    """An exported folder (config.json), or a training checkpoint (state.json)."""
+    """An exported folder (config.json), or a training checkpoint (state.json) with its calibration."""
+    from trainers.calibration import attach_calibration, load_calibration
     from trainers.checkpoint import load_checkpoint
     from trainers.export import load_regressor
     from trainers.model import LikeRegressor, RegressorConfig
@@ -232,5 +245,6 @@ def _load_model(path: Path, device: str):
         state = json.loads((path / "state.json").read_text())
         regressor = LikeRegressor(RegressorConfig.from_dict(state["model"]), pretrained=False)
         load_checkpoint(path, regressor, None)
+        attach_calibration(regressor, load_calibration(path))
         return regressor.to(device).eval()
     return load_regressor(path, device)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_backbone_config
+from conftest import tiny_backbone_config, write_image_parquet
 
 from trainers.checkpoint import latest_checkpoint
 from trainers.losses import LossConfig
@@ -66,3 +66,17 @@ def test_learning_rate_warms_up_then_decays_to_the_floor():
     assert lr_at(9, config, 1.0) == pytest.approx(1.0)
     assert lr_at(60, config, 1.0) == pytest.approx(0.55)
     assert lr_at(110, config, 1.0) == pytest.approx(0.1)
+
+
+def test_calibration_on_held_out_posts_is_attached_and_saved_with_the_checkpoint(image_parquet, tmp_path):
+    from trainers.calibration import load_calibration, model_calibration
+    from trainers.export import export_regressor, load_regressor
+
+    held_out = write_image_parquet(tmp_path / "held-out" / "part-0.parquet", rows=24, seed=5)
+    summary = train(tiny_run(image_parquet, tmp_path / "run", max_steps=3, calibrate_data=str(held_out),
+                             calibrate_band=(20.0, 1e9)))
+    stretch = model_calibration(summary["model"])
+    assert stretch is not None and stretch.top > stretch.knot
+    assert load_calibration(tmp_path / "run") == stretch == load_calibration(Path(summary["checkpoint"]))
+    exported = export_regressor(summary["model"], tmp_path / "export")
+    assert model_calibration(load_regressor(exported)) == stretch
