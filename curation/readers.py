@@ -35,6 +35,7 @@ from curation.schema import (
 
 KAGGLE_NAME = re.compile(r"^(?P<form>.*?)Poems(?P<title>.*)Poemby(?P<author>.*)\.txt$")
 CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+BATCH_TEXT_BYTES = 1 << 20  # characters of text per batch of a forms folder, at most (about)
 FORMAT_OF_SUFFIX = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
                     ".parquet": "parquet"}
 
@@ -143,10 +144,7 @@ class KaggleFormsReader(Reader):
         return len(self.files())
 
     def batches(self) -> Iterator[pl.DataFrame]:
-        files = self.files()
-        for start in range(0, len(files), self.batch_size):
-            yield pl.DataFrame([self._row(f) for f in files[start:start + self.batch_size]],
-                               schema={**POEM_COLUMNS, **dict.fromkeys(BOOKKEEPING, pl.Utf8)})
+        return read_kaggle_files(self, self.files())
 
     def _row(self, path: Path) -> dict:
         title, author = parse_kaggle_file_name(path.name)
@@ -389,10 +387,18 @@ def open_url_reader(url: UrlPath, *, text_column: str = "text", batch_size: int 
 
 
 def read_kaggle_files(reader: KaggleFormsReader, files: list[Path]) -> Iterator[pl.DataFrame]:
-    """The batches of `reader` restricted to `files` (one input shard of a forms folder)."""
+    """The poems of `files` in batches of `batch_size` poems or `BATCH_TEXT_BYTES` of text, whichever
+    comes first, so that a folder of long poems does not make larger batches (and more memory)."""
     schema = {**POEM_COLUMNS, **dict.fromkeys(BOOKKEEPING, pl.Utf8)}
-    for start in range(0, len(files), reader.batch_size):
-        yield pl.DataFrame([reader._row(f) for f in files[start:start + reader.batch_size]], schema=schema)
+    rows, size = [], 0
+    for path in files:
+        rows.append(reader._row(path))
+        size += len(rows[-1]["text"] or "")
+        if len(rows) >= reader.batch_size or size >= BATCH_TEXT_BYTES:
+            yield pl.DataFrame(rows, schema=schema)
+            rows, size = [], 0
+    if rows:
+        yield pl.DataFrame(rows, schema=schema)
 
 
 def read_parquet_row_groups(reader: ParquetReader, path: InputPath,
