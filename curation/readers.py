@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -126,16 +127,19 @@ class KaggleFormsReader(Reader):
     """The Kaggle poems-by-form layout: `[forms/]<form>/<Form>Poems<Title>Poemby<Author>.txt`."""
 
     kind = "kaggle-forms"
-    _files: list[Path] | None = None
+    _files: list[str] | None = None
 
     def __getstate__(self) -> dict:
         """Shards travel to workers with their reader: leave the cached file list behind."""
         return {**self.__dict__, "_files": None}
 
-    def files(self) -> list[Path]:
+    def files(self) -> list[str]:
+        """Every `<form>/*.txt` file, sorted, as path strings: a listing of millions of poems stays
+        a few hundred bytes per file (a `Path` costs several times that)."""
         if self._files is None:
             root = self.path / "forms" if (self.path / "forms").is_dir() else self.path
-            self._files = sorted(root.glob("*/*.txt"), key=str)
+            self._files = sorted(entry.path for folder in os.scandir(root) if folder.is_dir()
+                                 for entry in os.scandir(folder.path) if entry.name.endswith(".txt"))
             if not self._files:
                 raise InputError("no poems found: expected <form>/<name>.txt files", path=str(root))
         return self._files
@@ -386,13 +390,13 @@ def open_url_reader(url: UrlPath, *, text_column: str = "text", batch_size: int 
     return readers[chosen](url, batch_size=batch_size, text_column=text_column)
 
 
-def read_kaggle_files(reader: KaggleFormsReader, files: list[Path]) -> Iterator[pl.DataFrame]:
+def read_kaggle_files(reader: KaggleFormsReader, files: list[str]) -> Iterator[pl.DataFrame]:
     """The poems of `files` in batches of `batch_size` poems or `BATCH_TEXT_BYTES` of text, whichever
     comes first, so that a folder of long poems does not make larger batches (and more memory)."""
     schema = {**POEM_COLUMNS, **dict.fromkeys(BOOKKEEPING, pl.Utf8)}
     rows, size = [], 0
     for path in files:
-        rows.append(reader._row(path))
+        rows.append(reader._row(Path(path)))
         size += len(rows[-1]["text"] or "")
         if len(rows) >= reader.batch_size or size >= BATCH_TEXT_BYTES:
             yield pl.DataFrame(rows, schema=schema)

@@ -41,7 +41,7 @@ class InputShard:
 
     shard_id: str
     reader: Reader | None = None
-    files: tuple[InputPath, ...] = ()
+    files: tuple[InputPath | str, ...] = ()
     row_groups: tuple[int, ...] = ()
     frames: Iterable[pl.DataFrame] | None = field(default=None, repr=False)
 
