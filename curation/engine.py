@@ -166,11 +166,12 @@ class ShardWriter:
 def process_shard(shard: InputShard, stage_set: StageSet, layout: Layout, rows_per_file: int) -> dict:
     """Read, process and write one shard, then mark it complete."""
     stages = stage_set.map_stages
+    identity = shard.identity()
     frames = [run_stages(stages, batch) for batch in shard.batches()]
     frame = pl.concat(frames, how="diagonal_relaxed") if frames else with_bookkeeping(pl.DataFrame())
     files, counts = ShardWriter.of(stage_set, layout, rows_per_file).write(frame, shard.shard_id)
     input_sha256 = shard.content_sha256()
-    ShardState(layout.out_dir).mark_complete(shard.shard_id, counts, files, input_sha256)
+    ShardState(layout.out_dir).mark_complete(shard.shard_id, counts, files, input_sha256, identity)
     return {"shard": shard.shard_id, "counts": counts, "files": files, "input_sha256": input_sha256}
 
 
@@ -255,12 +256,14 @@ class RunPlan:
         manifest = Manifest(command=command, params=params or {})
         shards = plan_shards(source, shard_rows)
         run_fingerprint, listing = None, None
-        if isinstance(source, Reader):  # a quick listing keys resume; content is hashed by shard
-            listing = source.describe(hash_content=False)
+        if isinstance(source, Reader):  # file names key the run; shards check their files on resume
+            listing = source.listing()
             run_fingerprint = fingerprint(command, params, listing, stage_set.names,
                                           [s.shard_id for s in shards], shard_rows, rows_per_file)
         layout = Layout(out_dir, bool(stage_set.global_stages))
-        complete = ShardState(out_dir).start(run_fingerprint, resume, layout.output_dirs)
+        by_id = {s.shard_id: s for s in shards}
+        complete = ShardState(out_dir).start(run_fingerprint, resume, layout.output_dirs,
+                                             identity_of=lambda shard_id: by_id[shard_id].identity())
         for name in stage_set.names:
             manifest.stage(name)
         plan = cls(source, stage_set, layout, shards, manifest, listing=listing)
@@ -288,7 +291,7 @@ class RunPlan:
         digests = [self.complete[s.shard_id].get("input_sha256") for s in self.shards]
         if not all(digests):  # remote files are described by size and version, not downloaded again
             return self.source.describe(hash_content=not is_url(self.source.path))
-        description = {k: v for k, v in (self.listing or {}).items() if k != "listing_sha256"}
+        description = {k: v for k, v in (self.listing or {}).items() if k != "names_sha256"}
         combined = hashlib.sha256("\n".join(digests).encode()).hexdigest()
         return {**description, "sha256": combined, "sha256_of": "shard content hashes"}
 

@@ -21,6 +21,8 @@ from curation.manifest import Manifest
 from curation.schema import REJECT_DETAIL, REJECT_REASON, REJECT_STAGE, ROW_ID
 from curation.writers import ParquetShardWriter
 
+FILE_INDEX = "_file"
+
 
 class GlobalStage(Protocol):
     """A stage that needs all rows at once: `prepare` adds per-row columns batch by batch (it never
@@ -91,13 +93,17 @@ def file_stem(stage_name: str) -> str:
 
 
 def plan_global_stages(files: list[Path], stages: Sequence[GlobalStage],
-                       manifest: Manifest) -> list[pl.DataFrame]:
-    """Each global stage's updates over all kept rows (those it rejects are hidden from the next)."""
+                       manifest: Manifest) -> list[list[pl.DataFrame]]:
+    """Each global stage's updates over all kept rows (those it rejects are hidden from the next),
+    split by file: `updates[i][j]` is stage j's update of the rows of `files[i]`."""
     columns = list(dict.fromkeys([ROW_ID, *(c for s in stages for c in s.plan_reads)]))
-    frames = [pl.read_parquet(f, columns=columns) for f in files]
-    rows = pl.concat(frames) if frames else pl.DataFrame(schema={c: pl.Utf8 for c in columns})
+    frames = [pl.read_parquet(f, columns=columns).with_columns(pl.lit(i, pl.UInt32).alias(FILE_INDEX))
+              for i, f in enumerate(files)]
+    rows = pl.concat(frames) if frames else pl.DataFrame(schema={**{c: pl.Utf8 for c in columns},
+                                                                 FILE_INDEX: pl.UInt32})
     if rows[ROW_ID].n_unique() != rows.height:
         raise StageError(f"stage '{stages[0].name}' needs unique row ids, and some kept rows share one")
+    file_of_row, rows = rows.select(ROW_ID, FILE_INDEX), rows.drop(FILE_INDEX)
     updates = []
     for stage in stages:
         update = stage.plan(rows).rename({REJECT_REASON: "_reason", REJECT_DETAIL: "_detail"})
@@ -106,8 +112,10 @@ def plan_global_stages(files: list[Path], stages: Sequence[GlobalStage],
             "rows_in": rows.height, "kept": rows.height - rejected.height, "rejected": rejected.height,
             "reasons": dict(rejected["_reason"].value_counts().iter_rows())})
         rows = rows.join(rejected.select(ROW_ID), on=ROW_ID, how="anti")
-        updates.append(update)
-    return updates
+        by_file = (update.join(file_of_row, on=ROW_ID)
+                   .partition_by(FILE_INDEX, as_dict=True, include_key=False))
+        updates.append([by_file.get((i,), update.clear()) for i in range(len(files))])
+    return [list(per_file) for per_file in zip(*updates, strict=True)] if updates else [[] for _ in files]
 
 
 def apply_update(frame: pl.DataFrame, stage: GlobalStage, update: pl.DataFrame) -> pl.DataFrame:
@@ -131,13 +139,13 @@ def apply_global_stages(layout: Layout, stages: Sequence[GlobalStage], manifest:
         stale.unlink()
     files = sorted(layout.kept_dir.glob("*.parquet"))
     updates = plan_global_stages(files, stages, manifest)
-    apply = partial(apply_to_file, layout=layout, stages=stages, updates=updates, rows_per_file=rows_per_file)
-    list(pool.map(apply, files) if pool is not None else map(apply, files))
+    apply = partial(apply_to_file, layout=layout, stages=stages, rows_per_file=rows_per_file)
+    list(pool.map(apply, files, updates) if pool is not None else map(apply, files, updates))
 
 
-def apply_to_file(path: Path, layout: Layout, stages: Sequence[GlobalStage], updates: list[pl.DataFrame],
+def apply_to_file(path: Path, updates: list[pl.DataFrame], layout: Layout, stages: Sequence[GlobalStage],
                   rows_per_file: int) -> None:
-    """One map output file through the global stages' updates, into kept/ and rejected/."""
+    """One map output file through the global stages' updates of its rows, into kept/ and rejected/."""
     frame = pl.read_parquet(path)
     for stage, update in zip(stages, updates, strict=True):
         frame = apply_update(frame, stage, update)

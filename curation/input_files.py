@@ -166,3 +166,8 @@ def files_sha256(root: InputPath, files: Iterable[InputPath], hash_content: bool
         identity = sha256_file(file) if hash_content else file_identity(file)
         digest.update(f"{name_under(root, file)}:{identity}\n".encode())
     return digest.hexdigest()
+
+
+def names_sha256(root: InputPath, files: Iterable[InputPath | str]) -> str:
+    """SHA-256 over the files' names under `root` only (no file system calls)."""
+    return hashlib.sha256("".join(f"{name_under(root, f)}\n" for f in files).encode()).hexdigest()

@@ -131,6 +131,7 @@ def ray_markers(plan: RunPlan, rows_per_file: int, actors: int, num_gpus: float 
     todo = plan.todo
     if not todo:
         return
+    by_id = {s.shard_id: s for s in todo}
     data = ray.data.from_items([{"shard": s.shard_id} for s in todo], override_num_blocks=len(todo))
     data = data.map_batches(ReadShards(todo), batch_size=1, batch_format="pyarrow")
     for position, (gpu, indices) in enumerate(stage_groups(plan.stage_set.map_stages)):
@@ -150,7 +151,8 @@ def ray_markers(plan: RunPlan, rows_per_file: int, actors: int, num_gpus: float 
         shard["files"] += json.loads(result["files"])
         shard["counts"] = merge_counts(shard["counts"], json.loads(result["counts"]))
         if shard["rows"] == result["expected"]:
-            state.mark_complete(result["shard"], shard["counts"], shard["files"])
+            state.mark_complete(result["shard"], shard["counts"], shard["files"],
+                                input_identity=by_id[result["shard"]].identity())
             yield {"shard": result["shard"], "counts": shard["counts"], "files": shard["files"]}
 
 

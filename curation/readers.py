@@ -11,7 +11,7 @@ import csv
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,15 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from curation.errors import InputError
-from curation.input_files import InputPath, UrlPath, file_size, files_sha256, is_url, open_binary
+from curation.input_files import (
+    InputPath,
+    UrlPath,
+    file_size,
+    files_sha256,
+    is_url,
+    names_sha256,
+    open_binary,
+)
 from curation.schema import (
     BOOKKEEPING,
     POEM_COLUMNS,
@@ -100,6 +108,17 @@ class Reader:
         key = "sha256" if hash_content else "listing_sha256"
         return {"path": str(self.path), "kind": self.kind, "files": len(files),
                 key: files_sha256(self.path, files, hash_content)}
+
+    def listing(self) -> dict:
+        """Path, kind, file count and a SHA-256 over the file names only: cheap enough to key a run
+        (each shard's files are checked by `identity` when a run is resumed)."""
+        files = self.files()
+        return {"path": str(self.path), "kind": self.kind, "files": len(files),
+                "names_sha256": names_sha256(self.path, files)}
+
+    def identity(self, files: Sequence[InputPath | str] | None = None) -> str | None:
+        """Names, sizes and modification times of `files` (default: all of this input's)."""
+        return files_sha256(self.path, files or self.files(), hash_content=False)
 
     def total_rows(self) -> int | None:
         return None
@@ -327,8 +346,14 @@ class HuggingFaceReader(Reader):
         self.path, self.batch_size, self.text_column = Path(path), batch_size, text_column
         self.name, self.split, self.revision = str(path), split, revision
 
-    def describe(self) -> dict:
+    def describe(self, hash_content: bool = True) -> dict:
         return {"path": self.name, "kind": self.kind, "split": self.split, "revision": self.revision}
+
+    def listing(self) -> dict:
+        return self.describe()
+
+    def identity(self, files: Sequence[InputPath | str] | None = None) -> str | None:
+        return None
 
     def batches(self) -> Iterator[pl.DataFrame]:
         import datasets

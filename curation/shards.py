@@ -5,8 +5,10 @@ groups of Parquet files, the parts a reader's `split` returns, such as one per f
 glob, or else one shard for the whole input). A shard is complete when its marker
 `_state/shards/<id>.json` exists: it holds the shard's per-stage counts and the output files it
 wrote, and is written last, atomically (write to a temporary name, then rename). A re-run of the
-same command (same fingerprint in `_state/run.json`) skips complete shards and deletes any output
-file that no complete marker lists, i.e. the leftovers of shards that were cut off.
+same command (same fingerprint in `_state/run.json`, keyed by the input's file names) skips complete
+shards whose files are unchanged (the marker's `input_identity`: names, sizes, modification times,
+taken by the worker that did the shard) and deletes any output file that no complete marker lists,
+i.e. the leftovers of shards that were cut off or whose input changed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,11 @@ class InputShard:
             yield from read_parquet_row_groups(self.reader, self.files[0], list(self.row_groups))
         elif self.reader is not None:
             yield from self.reader.batches()
+
+    def identity(self) -> str | None:
+        """Names, sizes and modification times of this shard's files (None for in-memory frames):
+        a resumed run redoes a complete shard whose identity has changed."""
+        return self.reader.identity(list(self.files) or None) if self.reader is not None else None
 
     def content_sha256(self) -> str | None:
         """SHA-256 over this shard's files (name and content) for a file-per-row input, else None."""
@@ -126,9 +133,10 @@ class ShardState:
         return self.state_dir / "shards" / f"{shard_id}.json"
 
     def mark_complete(self, shard_id: str, counts: list[dict[str, Any]], files: list[str],
-                      input_sha256: str | None = None) -> None:
+                      input_sha256: str | None = None, input_identity: str | None = None) -> None:
         write_json_atomically(self.marker(shard_id), {"shard": shard_id, "counts": counts, "files": files,
-                                                      "input_sha256": input_sha256})
+                                                      "input_sha256": input_sha256,
+                                                      "input_identity": input_identity})
 
     def complete(self) -> dict[str, dict[str, Any]]:
         """Markers whose listed files all exist, by shard id."""
@@ -139,8 +147,10 @@ class ShardState:
                 found[marker["shard"]] = marker
         return found
 
-    def start(self, run_fingerprint: str | None, resume: bool, output_dirs: Iterable[Path]) -> dict:
-        """Begin a run: keep complete shards when resuming the same run, else start afresh.
+    def start(self, run_fingerprint: str | None, resume: bool, output_dirs: Iterable[Path],
+              identity_of: Callable[[str], str | None] | None = None) -> dict:
+        """Begin a run: keep complete shards when resuming the same run, except those whose input
+        changed (`identity_of(shard_id)` differs from the marker's), else start afresh.
         Returns the complete markers (empty when starting afresh)."""
         run_file = self.state_dir / "run.json"
         same_run = (resume and run_fingerprint is not None and run_file.exists()
@@ -151,6 +161,10 @@ class ShardState:
             write_json_atomically(run_file, {"fingerprint": run_fingerprint})
             return {}
         complete = self.complete()
+        for shard_id, marker in list(complete.items()):
+            if identity_of is not None and marker.get("input_identity") != identity_of(shard_id):
+                self.marker(shard_id).unlink()
+                del complete[shard_id]
         listed = {self.out_dir / f for marker in complete.values() for f in marker["files"]}
         for directory in output_dirs:
             for leftover in Path(directory).glob("*.parquet"):

@@ -1,15 +1,15 @@
 """Exact and near-duplicate poems, marked rather than dropped silently; order-independent.
 
-A global stage (see `curation.global_stages.GlobalStage`): `prepare` adds per-row signatures batch by
-batch, `text_hash` (of the normalised text: lower case, letters and digits only, single spaces)
+A global stage (see `curation.global_stages.GlobalStage`): `prepare` adds per-row signatures batch
+by batch, `text_hash` (of the normalised text: lower case, letters and digits only, single spaces)
 and `lsh_bands` (the MinHash LSH band keys of the word 5-grams); `plan` then sees the signatures of
 every kept row, about 50 bytes each plus the row id. Exact duplicates share a `text_hash`; every
 copy but the one with the smallest `row_id` gets `duplicate_of` = that row id. Near duplicates are
 rows (exact copies aside) that share an LSH band key with another (the bands and rows per band that
-datasketch chooses for the Jaccard threshold); each cluster of such rows gets `near_duplicate_of` =
-its smallest row id, except that row. Both are kept (the same poem filed under two forms is both
-forms' poem) unless `drop_exact` / `drop_near` turn them into rejections. The result depends only on
-the set of rows, not on batches, shards, workers or engine.
+balance false positives and negatives around the Jaccard threshold); each cluster of such rows gets
+`near_duplicate_of` = its smallest row id, except that row. Both are kept (the same poem filed under
+two forms is both forms' poem) unless `drop_exact` / `drop_near` turn them into rejections. The
+result depends only on the set of rows, not on batches, shards, workers or engine.
 
 MinHash is computed with polars expressions: each shingle's 64-bit hash goes through `num_perm`
 multiply-shift hash functions ((a x + b) mod 2^64) >> 32, and a group-by takes each one's minimum.
@@ -22,9 +22,6 @@ from functools import cached_property
 
 import numpy as np
 import polars as pl
-from datasketch import MinHashLSH
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from curation.schema import REJECT_DETAIL, REJECT_REASON, ROW_ID, with_bookkeeping
 
@@ -66,9 +63,25 @@ def lsh_band_keys(signatures: pl.DataFrame, bands: int, rows_per_band: int, seed
     return signatures.select(pl.concat_list(keys).alias("lsh_bands"))["lsh_bands"]
 
 
+def lsh_parameters(threshold: float, num_perm: int, grid: int = 1_001) -> tuple[int, int]:
+    """(bands, rows per band) with `bands x rows <= num_perm` minimising the mean of the false
+    positive and false negative probability mass around the Jaccard `threshold` (datasketch's rule)."""
+    below, above = np.linspace(0.0, threshold, grid), np.linspace(threshold, 1.0, grid)
+
+    def error(bands: int, rows: int) -> float:
+        collide = lambda s: 1.0 - (1.0 - s ** rows) ** bands  # noqa: E731
+        return 0.5 * np.trapezoid(collide(below), below) + 0.5 * np.trapezoid(1.0 - collide(above), above)
+
+    pairs = [(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)]
+    return min(pairs, key=lambda pair: error(*pair))
+
+
 def lsh_clusters(band_keys: np.ndarray) -> np.ndarray:
     """For rows sorted by id, with their band keys (rows x bands): the index of the first row of
     each row's LSH cluster (rows linked by any shared band key)."""
+    from scipy.sparse import coo_matrix  # scipy is slow to import; only the global plan needs it
+    from scipy.sparse.csgraph import connected_components
+
     count, bands = band_keys.shape
     edges = []
     for band in range(bands):
@@ -100,9 +113,8 @@ class MarkDuplicates:
 
     @cached_property
     def bands(self) -> tuple[int, int]:
-        """(bands, rows per band): datasketch's choice for `threshold` and `num_perm`."""
-        lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
-        return lsh.b, lsh.r
+        """(bands, rows per band) for `threshold` and `num_perm`."""
+        return lsh_parameters(self.threshold, self.num_perm)
 
     def prepare(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Per-row signatures: `text_hash` and `lsh_bands`."""

@@ -88,3 +88,23 @@ def test_local_engine_resumes_a_killed_run(poem_subset, tmp_path):
 def test_ray_engine_resumes_a_killed_run(poem_subset, tmp_path):
     pytest.importorskip("ray")
     kill_and_resume(poem_subset, tmp_path, ["--engine", "ray", "--workers", "2"])
+
+
+def test_a_resumed_run_redoes_only_the_shards_whose_files_changed(tmp_path):
+    corpus = tmp_path / "corpus" / "forms" / "sonnet"
+    corpus.mkdir(parents=True)
+    for i in range(30):
+        (corpus / f"SonnetPoemsPoem{i:02d}PoembyAnon.txt").write_text(f"The sea is calm tonight, poem {i}.")
+    out = tmp_path / "out"
+    assert CliRunner().invoke(app, clean_args(corpus.parent.parent, out)).exit_code == 0
+    markers = {p.name: p.stat().st_mtime_ns for p in (out / "_state" / "shards").glob("*.json")}
+
+    changed = corpus / "SonnetPoemsPoem15PoembyAnon.txt"
+    changed.write_text("Le ciel est bleu ce soir, et la mer est calme.")
+    result = CliRunner().invoke(app, clean_args(corpus.parent.parent, out))
+    assert result.exit_code == 0, result.output
+    now = {p.name: p.stat().st_mtime_ns for p in (out / "_state" / "shards").glob("*.json")}
+    assert {name for name in now if now[name] != markers[name]} == {"s00001.json"}
+    rejected = read_shards(out / "rejected").filter(pl.col("row_id") == "sonnet/SonnetPoemsPoem15PoembyAnon")
+    assert rejected["reject_reason"].to_list() == ["not_english"]
+    assert load_manifest(out / "manifest.json")["rows_in"] == 30

@@ -2,7 +2,7 @@ import polars as pl
 
 from curation.engine import run
 from curation.writers import read_shards
-from filters.poems.dedup import MarkDuplicates, minhash_signatures, shingle_hashes
+from filters.poems.dedup import MarkDuplicates, lsh_parameters, minhash_signatures, shingle_hashes
 
 POEM = "the sea is calm tonight the tide is full the moon lies fair upon the straits on the french coast"
 
@@ -59,3 +59,10 @@ def test_a_text_shorter_than_a_shingle_is_one_shingle():
     shingles = shingle_hashes(pl.DataFrame({"text": ["two words", "", None, "one two three four five six"]}),
                               size=5, seed=1)
     assert shingles.group_by("row").len().sort("row")["len"].to_list() == [1, 1, 1, 2]
+
+
+def test_lsh_bands_balance_false_positives_and_negatives_as_datasketch_does():
+    # reference values: datasketch.lsh._optimal_param(threshold, num_perm, 0.5, 0.5)
+    assert lsh_parameters(0.8, 64) == (5, 11)
+    assert lsh_parameters(0.5, 128) == (25, 5)
+    assert lsh_parameters(0.9, 64) == (3, 21)
