@@ -52,9 +52,8 @@ class StageSet:
         self.factory = None if isinstance(stages, Sequence) else stages
         self._stages = list(stages) if isinstance(stages, Sequence) else None
         self.token = token or fingerprint(time.time_ns(), id(self))
-        positions = [is_global(s) for s in self.stages()]
-        if positions != sorted(positions):
-            raise ValueError("global stages (with prepare/plan) must come after every map stage")
+        if self._stages is not None:
+            check_order(self._stages)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_stages": None} if self.factory else self.__dict__
@@ -62,7 +61,7 @@ class StageSet:
     def stages(self) -> list[Stage]:
         if self._stages is None:
             if self.token not in _BUILT:
-                _BUILT[self.token] = list(self.factory())
+                _BUILT[self.token] = check_order(list(self.factory()))
             self._stages = _BUILT[self.token]
         return self._stages
 
@@ -83,6 +82,13 @@ class StageSet:
     @property
     def names(self) -> list[str]:
         return [READ_STAGE, *(s.name for s in self.stages())]
+
+
+def check_order(stages: list[Stage]) -> list[Stage]:
+    positions = [is_global(s) for s in stages]
+    if positions != sorted(positions):
+        raise ValueError("global stages (with prepare/plan) must come after every map stage")
+    return stages
 
 
 def check_chain(stages: Sequence[Stage], columns: Iterable[str]) -> None:

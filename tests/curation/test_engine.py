@@ -103,3 +103,12 @@ def test_workers_and_resume_give_the_rows_of_one_plain_run(tmp_path):
     changed = run(open_reader(path), [DropShort(min_words=1)], tmp_path / "two", progress=False,
                   shard_rows=10, resume=True)
     assert changed.rows_kept == 40 and read_shards(tmp_path / "two" / "kept").height == 40
+
+
+def test_a_global_stage_before_a_map_stage_is_refused_for_stage_lists_and_factories(tmp_path):
+    from filters.poems import MarkDuplicates
+
+    with pytest.raises(ValueError, match="global stages"):
+        run(batches(), [MarkDuplicates(), DropShort()], tmp_path / "list", progress=False)
+    with pytest.raises(ValueError, match="global stages"):
+        run(batches(), lambda: [MarkDuplicates(), DropShort()], tmp_path / "factory", progress=False)
