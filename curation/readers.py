@@ -1,18 +1,14 @@
-"""Readers turn an input (a Kaggle forms folder, CSV, JSONL, Parquet, a Hugging Face dataset) into
-polars batches with `row_id`, `source_file` and `source_row`. Whole-file problems raise an
-`InputError` naming the file; a malformed row becomes a row rejected at stage `read`. Parquet,
-JSONL and CSV may also be fsspec URLs (`s3://bucket/dir/*.parquet`, `hf://datasets/...`): a file,
-a folder of shards or a glob (see `curation.input_files`)."""
+"""Readers of CSV, JSONL, Parquet and Hugging Face datasets (the Kaggle forms layout is in
+`curation.kaggle_forms`, the `Reader` contract in `curation.reader_base`), and `open_reader`, which
+picks one from a path. Parquet, JSONL and CSV may also be fsspec URLs (`s3://bucket/dir/*.parquet`,
+`hf://datasets/...`): a file, a folder of shards or a glob (see `curation.input_files`)."""
 
 from __future__ import annotations
 
-import copy
 import csv
 import json
-import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,165 +18,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from curation.errors import InputError
-from curation.input_files import (
-    InputPath,
-    UrlPath,
-    file_size,
-    files_sha256,
-    is_url,
-    names_sha256,
-    open_binary,
-)
-from curation.schema import (
-    BOOKKEEPING,
-    POEM_COLUMNS,
-    REJECT_DETAIL,
-    REJECT_REASON,
-    REJECT_STAGE,
-    ROW_ID,
-    SOURCE_FILE,
-    SOURCE_ROW,
-)
+from curation.input_files import InputPath, UrlPath, file_size, is_url, open_binary
+from curation.kaggle_forms import KaggleFormsReader
+from curation.reader_base import Reader, malformed_rows
+from curation.schema import REJECT_DETAIL, REJECT_REASON, REJECT_STAGE, SOURCE_ROW
 
-KAGGLE_NAME = re.compile(r"^(?P<form>.*?)Poems(?P<title>.*)Poemby(?P<author>.*)\.txt$")
-CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-BATCH_TEXT_BYTES = 1 << 20  # characters of text per batch of a forms folder, at most (about)
 FORMAT_OF_SUFFIX = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
                     ".parquet": "parquet"}
-
-
-def split_camel_case(name: str) -> str:
-    return CAMEL_BOUNDARY.sub(" ", name).strip()
-
-
-def parse_kaggle_file_name(name: str) -> tuple[str | None, str | None]:
-    """`SonnetPoemsAMemoryFromASonnetSequencePoembyRupertBrooke.txt` -> (title, author)."""
-    match = KAGGLE_NAME.match(name)
-    if not match:
-        return None, None
-    return split_camel_case(match["title"]) or None, split_camel_case(match["author"]) or None
-
-
-def malformed_rows(rows: list[dict], source: InputPath, reason: str) -> pl.DataFrame:
-    """Rows (`source_row`, `reject_detail`) that could not be parsed, as rejected at stage `read`."""
-    return pl.DataFrame(rows, schema={SOURCE_ROW: pl.Int64, REJECT_DETAIL: pl.Utf8}).with_columns(
-        pl.concat_str(pl.lit(source.name), pl.lit(":"), pl.col(SOURCE_ROW)).alias(ROW_ID),
-        pl.lit(None, dtype=pl.Utf8).alias("text"), pl.lit(str(source)).alias(SOURCE_FILE),
-        pl.lit(reason).alias(REJECT_REASON), pl.lit("read").alias(REJECT_STAGE))
-
-
-@dataclass
-class Reader:
-    """Base: `batches()` yields frames; `describe()` records the input for the manifest."""
-
-    path: InputPath
-    batch_size: int = 2_000
-    text_column: str = "text"
-    kind: str = field(default="", init=False)
-    patterns: tuple[str, ...] = field(default=(), init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.path = UrlPath(str(self.path)) if is_url(self.path) else Path(self.path)
-        if not self.path.exists():
-            raise InputError("no such file or folder", path=str(self.path))
-
-    def files(self) -> list[InputPath]:
-        """The input's files: the file itself, or for a URL the files of its folder or glob."""
-        return self.path.files(self.patterns) if isinstance(self.path, UrlPath) else [self.path]
-
-    def split(self, shard_rows: int) -> list[Reader] | None:
-        """Readers of disjoint parts of this input which together yield exactly its rows, numbered
-        as here (`curation.shards.plan_shards` makes one shard of each); None: not splittable."""
-        files = self.files()
-        return [self.restricted_to(file) for file in files] if len(files) > 1 else None
-
-    def restricted_to(self, file: InputPath) -> Reader:
-        """This reader over one of its files."""
-        part = copy.copy(self)
-        part.path = file
-        return part
-
-    def describe(self, hash_content: bool = True) -> dict:
-        """Path, kind, file count and a SHA-256 over every file's name and content; with
-        `hash_content=False`, over names, sizes and modification times instead (`listing_sha256`,
-        a quick identity for resuming)."""
-        files = self.files()
-        key = "sha256" if hash_content else "listing_sha256"
-        return {"path": str(self.path), "kind": self.kind, "files": len(files),
-                key: files_sha256(self.path, files, hash_content)}
-
-    def listing(self) -> dict:
-        """Path, kind, file count and a SHA-256 over the file names only: cheap enough to key a run
-        (each shard's files are checked by `identity` when a run is resumed)."""
-        files = self.files()
-        return {"path": str(self.path), "kind": self.kind, "files": len(files),
-                "names_sha256": names_sha256(self.path, files)}
-
-    def identity(self, files: Sequence[InputPath | str] | None = None) -> str | None:
-        """Names, sizes and modification times of `files` (default: all of this input's)."""
-        return files_sha256(self.path, files or self.files(), hash_content=False)
-
-    def total_rows(self) -> int | None:
-        return None
-
-    def batches(self) -> Iterator[pl.DataFrame]:
-        raise NotImplementedError
-
-    def _finish(self, frame: pl.DataFrame, source: InputPath, first_row: int) -> pl.DataFrame:
-        """Rename the text column, add provenance, and reject rows whose text is not a string."""
-        if self.text_column not in frame.columns:
-            raise InputError(f"no '{self.text_column}' column (columns: {frame.columns}); "
-                             "choose one with --text-column", path=str(source), field=self.text_column)
-        if self.text_column != "text":
-            frame = frame.rename({self.text_column: "text"})
-        frame = frame.with_columns(pl.lit(str(source)).alias(SOURCE_FILE))
-        if SOURCE_ROW not in frame.columns:
-            frame = frame.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first_row).alias(SOURCE_ROW))
-        if ROW_ID not in frame.columns:
-            frame = frame.with_columns(
-                pl.concat_str(pl.lit(source.name), pl.lit(":"), pl.col(SOURCE_ROW)).alias(ROW_ID))
-        return frame.with_columns(pl.col(ROW_ID).cast(pl.Utf8))
-
-
-class KaggleFormsReader(Reader):
-    """The Kaggle poems-by-form layout: `[forms/]<form>/<Form>Poems<Title>Poemby<Author>.txt`."""
-
-    kind = "kaggle-forms"
-    _files: list[str] | None = None
-
-    def __getstate__(self) -> dict:
-        """Shards travel to workers with their reader: leave the cached file list behind."""
-        return {**self.__dict__, "_files": None}
-
-    def files(self) -> list[str]:
-        """Every `<form>/*.txt` file, sorted, as path strings: a listing of millions of poems stays
-        a few hundred bytes per file (a `Path` costs several times that)."""
-        if self._files is None:
-            root = self.path / "forms" if (self.path / "forms").is_dir() else self.path
-            self._files = sorted(entry.path for folder in os.scandir(root) if folder.is_dir()
-                                 for entry in os.scandir(folder.path) if entry.name.endswith(".txt"))
-            if not self._files:
-                raise InputError("no poems found: expected <form>/<name>.txt files", path=str(root))
-        return self._files
-
-    def total_rows(self) -> int:
-        return len(self.files())
-
-    def batches(self) -> Iterator[pl.DataFrame]:
-        return read_kaggle_files(self, self.files())
-
-    def _row(self, path: Path) -> dict:
-        title, author = parse_kaggle_file_name(path.name)
-        row = {ROW_ID: f"{path.parent.name}/{path.stem}", "form": path.parent.name, "title": title,
-               "author": author, SOURCE_FILE: str(path), SOURCE_ROW: 0, "text": None,
-               REJECT_REASON: None, REJECT_STAGE: None, REJECT_DETAIL: None}
-        raw = path.read_bytes()
-        try:
-            row["text"] = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            row.update({REJECT_REASON: "undecodable_bytes", REJECT_STAGE: "read",
-                        REJECT_DETAIL: f"{path}: invalid UTF-8 at byte {error.start}"})
-        return row
 
 
 class ParquetReader(Reader):
@@ -413,21 +257,6 @@ def open_url_reader(url: UrlPath, *, text_column: str = "text", batch_size: int 
         raise InputError(f"cannot tell the format of '{url.suffix}' files at a URL (Parquet, JSONL and "
                          "CSV are read from URLs); pass --format", path=str(url))
     return readers[chosen](url, batch_size=batch_size, text_column=text_column)
-
-
-def read_kaggle_files(reader: KaggleFormsReader, files: list[str]) -> Iterator[pl.DataFrame]:
-    """The poems of `files` in batches of `batch_size` poems or `BATCH_TEXT_BYTES` of text, whichever
-    comes first, so that a folder of long poems does not make larger batches (and more memory)."""
-    schema = {**POEM_COLUMNS, **dict.fromkeys(BOOKKEEPING, pl.Utf8)}
-    rows, size = [], 0
-    for path in files:
-        rows.append(reader._row(Path(path)))
-        size += len(rows[-1]["text"] or "")
-        if len(rows) >= reader.batch_size or size >= BATCH_TEXT_BYTES:
-            yield pl.DataFrame(rows, schema=schema)
-            rows, size = [], 0
-    if rows:
-        yield pl.DataFrame(rows, schema=schema)
 
 
 def read_parquet_row_groups(reader: ParquetReader, path: InputPath,

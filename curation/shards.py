@@ -24,15 +24,10 @@ from typing import Any
 
 import polars as pl
 
-from curation.input_files import InputPath
-from curation.readers import (
-    KaggleFormsReader,
-    ParquetReader,
-    Reader,
-    files_sha256,
-    read_kaggle_files,
-    read_parquet_row_groups,
-)
+from curation.input_files import InputPath, files_sha256
+from curation.kaggle_forms import KaggleFormsReader, read_kaggle_files
+from curation.reader_base import Reader
+from curation.readers import ParquetReader, read_parquet_row_groups
 
 STATE_DIR = "_state"
 

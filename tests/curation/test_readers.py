@@ -3,7 +3,8 @@ import pytest
 
 from curation.engine import run
 from curation.errors import InputError
-from curation.readers import open_reader, parse_kaggle_file_name
+from curation.kaggle_forms import parse_kaggle_file_name
+from curation.readers import open_reader
 from curation.writers import read_shards
 
 

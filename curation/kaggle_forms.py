@@ -1,0 +1,95 @@
+"""The Kaggle poems-by-form layout: `[forms/]<form>/<Form>Poems<Title>Poemby<Author>.txt`, one
+poem per file (form from the folder, title and author from the file name)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+
+from curation.errors import InputError
+from curation.reader_base import Reader
+from curation.schema import (
+    BOOKKEEPING,
+    POEM_COLUMNS,
+    REJECT_DETAIL,
+    REJECT_REASON,
+    REJECT_STAGE,
+    ROW_ID,
+    SOURCE_FILE,
+    SOURCE_ROW,
+)
+
+KAGGLE_NAME = re.compile(r"^(?P<form>.*?)Poems(?P<title>.*)Poemby(?P<author>.*)\.txt$")
+CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+BATCH_TEXT_BYTES = 1 << 20  # characters of text per batch of a forms folder, at most (about)
+
+def split_camel_case(name: str) -> str:
+    return CAMEL_BOUNDARY.sub(" ", name).strip()
+
+
+def parse_kaggle_file_name(name: str) -> tuple[str | None, str | None]:
+    """`SonnetPoemsAMemoryFromASonnetSequencePoembyRupertBrooke.txt` -> (title, author)."""
+    match = KAGGLE_NAME.match(name)
+    if not match:
+        return None, None
+    return split_camel_case(match["title"]) or None, split_camel_case(match["author"]) or None
+
+
+class KaggleFormsReader(Reader):
+    """The Kaggle poems-by-form layout: `[forms/]<form>/<Form>Poems<Title>Poemby<Author>.txt`."""
+
+    kind = "kaggle-forms"
+    _files: list[str] | None = None
+
+    def __getstate__(self) -> dict:
+        """Shards travel to workers with their reader: leave the cached file list behind."""
+        return {**self.__dict__, "_files": None}
+
+    def files(self) -> list[str]:
+        """Every `<form>/*.txt` file, sorted, as path strings: a listing of millions of poems stays
+        a few hundred bytes per file (a `Path` costs several times that)."""
+        if self._files is None:
+            root = self.path / "forms" if (self.path / "forms").is_dir() else self.path
+            self._files = sorted(entry.path for folder in os.scandir(root) if folder.is_dir()
+                                 for entry in os.scandir(folder.path) if entry.name.endswith(".txt"))
+            if not self._files:
+                raise InputError("no poems found: expected <form>/<name>.txt files", path=str(root))
+        return self._files
+
+    def total_rows(self) -> int:
+        return len(self.files())
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        return read_kaggle_files(self, self.files())
+
+    def _row(self, path: Path) -> dict:
+        title, author = parse_kaggle_file_name(path.name)
+        row = {ROW_ID: f"{path.parent.name}/{path.stem}", "form": path.parent.name, "title": title,
+               "author": author, SOURCE_FILE: str(path), SOURCE_ROW: 0, "text": None,
+               REJECT_REASON: None, REJECT_STAGE: None, REJECT_DETAIL: None}
+        raw = path.read_bytes()
+        try:
+            row["text"] = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            row.update({REJECT_REASON: "undecodable_bytes", REJECT_STAGE: "read",
+                        REJECT_DETAIL: f"{path}: invalid UTF-8 at byte {error.start}"})
+        return row
+
+
+def read_kaggle_files(reader: KaggleFormsReader, files: list[str]) -> Iterator[pl.DataFrame]:
+    """The poems of `files` in batches of `batch_size` poems or `BATCH_TEXT_BYTES` of text, whichever
+    comes first, so that a folder of long poems does not make larger batches (and more memory)."""
+    schema = {**POEM_COLUMNS, **dict.fromkeys(BOOKKEEPING, pl.Utf8)}
+    rows, size = [], 0
+    for path in files:
+        rows.append(reader._row(Path(path)))
+        size += len(rows[-1]["text"] or "")
+        if len(rows) >= reader.batch_size or size >= BATCH_TEXT_BYTES:
+            yield pl.DataFrame(rows, schema=schema)
+            rows, size = [], 0
+    if rows:
+        yield pl.DataFrame(rows, schema=schema)

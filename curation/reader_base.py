@@ -1,0 +1,98 @@
+"""The reader contract: `Reader.batches()` yields polars frames with `row_id`, `source_file` and
+`source_row`; `describe`, `listing` and `identity` record and key the input; `split` cuts it into
+parts for input shards. Whole-file problems raise an `InputError` naming the file; a malformed row
+becomes a row rejected at stage `read` (`malformed_rows`)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from curation.errors import InputError
+from curation.input_files import InputPath, UrlPath, files_sha256, is_url, names_sha256
+from curation.schema import REJECT_DETAIL, REJECT_REASON, REJECT_STAGE, ROW_ID, SOURCE_FILE, SOURCE_ROW
+
+
+def malformed_rows(rows: list[dict], source: InputPath, reason: str) -> pl.DataFrame:
+    """Rows (`source_row`, `reject_detail`) that could not be parsed, as rejected at stage `read`."""
+    return pl.DataFrame(rows, schema={SOURCE_ROW: pl.Int64, REJECT_DETAIL: pl.Utf8}).with_columns(
+        pl.concat_str(pl.lit(source.name), pl.lit(":"), pl.col(SOURCE_ROW)).alias(ROW_ID),
+        pl.lit(None, dtype=pl.Utf8).alias("text"), pl.lit(str(source)).alias(SOURCE_FILE),
+        pl.lit(reason).alias(REJECT_REASON), pl.lit("read").alias(REJECT_STAGE))
+
+
+@dataclass
+class Reader:
+    """Base: `batches()` yields frames; `describe()` records the input for the manifest."""
+
+    path: InputPath
+    batch_size: int = 2_000
+    text_column: str = "text"
+    kind: str = field(default="", init=False)
+    patterns: tuple[str, ...] = field(default=(), init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.path = UrlPath(str(self.path)) if is_url(self.path) else Path(self.path)
+        if not self.path.exists():
+            raise InputError("no such file or folder", path=str(self.path))
+
+    def files(self) -> list[InputPath]:
+        """The input's files: the file itself, or for a URL the files of its folder or glob."""
+        return self.path.files(self.patterns) if isinstance(self.path, UrlPath) else [self.path]
+
+    def split(self, shard_rows: int) -> list[Reader] | None:
+        """Readers of disjoint parts of this input which together yield exactly its rows, numbered
+        as here (`curation.shards.plan_shards` makes one shard of each); None: not splittable."""
+        files = self.files()
+        return [self.restricted_to(file) for file in files] if len(files) > 1 else None
+
+    def restricted_to(self, file: InputPath) -> Reader:
+        """This reader over one of its files."""
+        part = copy.copy(self)
+        part.path = file
+        return part
+
+    def describe(self, hash_content: bool = True) -> dict:
+        """Path, kind, file count and a SHA-256 over every file's name and content; with
+        `hash_content=False`, over names, sizes and modification times instead (`listing_sha256`,
+        a quick identity for resuming)."""
+        files = self.files()
+        key = "sha256" if hash_content else "listing_sha256"
+        return {"path": str(self.path), "kind": self.kind, "files": len(files),
+                key: files_sha256(self.path, files, hash_content)}
+
+    def listing(self) -> dict:
+        """Path, kind, file count and a SHA-256 over the file names only: cheap enough to key a run
+        (each shard's files are checked by `identity` when a run is resumed)."""
+        files = self.files()
+        return {"path": str(self.path), "kind": self.kind, "files": len(files),
+                "names_sha256": names_sha256(self.path, files)}
+
+    def identity(self, files: Sequence[InputPath | str] | None = None) -> str | None:
+        """Names, sizes and modification times of `files` (default: all of this input's)."""
+        return files_sha256(self.path, files or self.files(), hash_content=False)
+
+    def total_rows(self) -> int | None:
+        return None
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        raise NotImplementedError
+
+    def _finish(self, frame: pl.DataFrame, source: InputPath, first_row: int) -> pl.DataFrame:
+        """Rename the text column, add provenance, and reject rows whose text is not a string."""
+        if self.text_column not in frame.columns:
+            raise InputError(f"no '{self.text_column}' column (columns: {frame.columns}); "
+                             "choose one with --text-column", path=str(source), field=self.text_column)
+        if self.text_column != "text":
+            frame = frame.rename({self.text_column: "text"})
+        frame = frame.with_columns(pl.lit(str(source)).alias(SOURCE_FILE))
+        if SOURCE_ROW not in frame.columns:
+            frame = frame.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first_row).alias(SOURCE_ROW))
+        if ROW_ID not in frame.columns:
+            frame = frame.with_columns(
+                pl.concat_str(pl.lit(source.name), pl.lit(":"), pl.col(SOURCE_ROW)).alias(ROW_ID))
+        return frame.with_columns(pl.col(ROW_ID).cast(pl.Utf8))
