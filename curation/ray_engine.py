@@ -167,7 +167,8 @@ def ray_session(address: str | None, num_cpus: int | None, progress: bool) -> It
         return
     try:
         ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-                 log_to_driver=False, logging_level="ERROR")
+                 log_to_driver=False, logging_level="ERROR",
+                 runtime_env={"env_vars": {"POLARS_MAX_THREADS": "1"}})  # a task holds one CPU
     except (ConnectionError, ValueError, RuntimeError) as error:
         where = address or "a local instance"
         raise CurationError(f"cannot start or reach Ray at {where}: {error}") from None
