@@ -27,6 +27,7 @@ KAGGLE_NAME = re.compile(r"^(?P<form>.*?)Poems(?P<title>.*)Poemby(?P<author>.*)\
 CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 BATCH_TEXT_BYTES = 1 << 20  # characters of text per batch of a forms folder, at most (about)
 
+
 def split_camel_case(name: str) -> str:
     return CAMEL_BOUNDARY.sub(" ", name).strip()
 

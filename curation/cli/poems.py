@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from curation.cli.engines import EngineOption, RayAddressOption, ResumeOption, WorkersOption, run_on_engine
 from curation.manifest import Manifest
 
 console = Console()
@@ -25,6 +26,14 @@ def summary_table(manifest: Manifest, out: Path) -> Table:
         table.add_row(stage.name, f"{stage.rows_in:,}", f"{stage.kept:,}", f"{stage.rejected:,}", reasons)
     table.caption = "counts balance" if manifest.balanced else "[red]COUNTS DO NOT BALANCE[/red]"
     return table
+
+
+def report(manifest: Manifest, out: Path, as_json: bool) -> None:
+    """The run's summary: the manifest as JSON, or the per-stage table."""
+    if as_json:
+        typer.echo(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        console.print(summary_table(manifest, out))
 
 
 def clean(
@@ -51,21 +60,16 @@ def clean(
     text_column: Annotated[str, typer.Option(help="Column holding the poem text")] = "text",
     batch_size: Annotated[int, typer.Option(help="Rows per batch")] = 2_000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
-    engine: Annotated[str, typer.Option(help="local (processes on this machine) or ray")] = "local",
-    workers: Annotated[int, typer.Option(help="Local engine: worker processes; ray: CPUs of a local "
-                                         "Ray instance (default: all)")] = 1,
-    ray_address: Annotated[str | None, typer.Option(help="Connect to this Ray cluster (e.g. auto or "
-                                                    "ray://head:10001) instead of starting one")] = None,
-    resume: Annotated[bool, typer.Option(help="Keep the shards an earlier run of the same command "
-                                         "completed in --out")] = True,
+    engine: EngineOption = "local",
+    workers: WorkersOption = 1,
+    ray_address: RayAddressOption = None,
+    resume: ResumeOption = True,
     shard_rows: Annotated[int, typer.Option(help="Rows (or files) per input shard")] = 1_000,
 ) -> None:
     """Clean poems: strip copyright footers and author notes, keep English, tag the form category,
     mark duplicates. Writes kept and rejected Parquet and a balanced manifest."""
     from functools import partial
 
-    from curation.engine import run
-    from curation.errors import CurationError
     from curation.readers import open_reader
     from filters.poems import EnglishFilter
     from filters.poems.english import (
@@ -91,19 +95,8 @@ def clean(
               "text_column": text_column}
     options = dict(command="poems clean", params=params, progress=not as_json, resume=resume,
                    shard_rows=shard_rows)
-    if engine == "local":
-        manifest = run(reader, stages, out, workers=workers, **options)
-    elif engine == "ray":
-        from curation.ray_engine import run_ray
-
-        cpus = workers if workers > 1 else None
-        manifest = run_ray(reader, stages, out, address=ray_address, num_cpus=cpus, **options)
-    else:
-        raise CurationError(f"--engine must be local or ray, not {engine!r}")
-    if as_json:
-        typer.echo(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        console.print(summary_table(manifest, out))
+    manifest = run_on_engine(engine, reader, stages, out, workers=workers, ray_address=ray_address, **options)
+    report(manifest, out, as_json)
 
 
 def poem_stages(english: dict, drop_duplicates: bool, drop_near_duplicates: bool) -> list:

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from curation.cli.poems import summary_table
+from curation.cli.engines import (
+    EngineOption,
+    RayAddressOption,
+    ResumeOption,
+    WorkersOption,
+    check_engine,
+    run_on_engine,
+)
+from curation.cli.poems import report
 from curation.errors import CurationError
-from curation.manifest import Manifest
-
-if TYPE_CHECKING:
-    from curation.readers import Reader
 
 app = typer.Typer(help="Artwork posts (Twitter/X): ingest, fetch images, filter.", no_args_is_help=True)
-console = Console()
 
 PostsArgument = Annotated[
     str,
@@ -25,25 +26,6 @@ PostsArgument = Annotated[
                    "a path or an fsspec URL (s3://..., glob allowed)"),
 ]
 OutOption = Annotated[Path, typer.Option("--out", help="Output folder: kept/, rejected/, manifest.json")]
-ENGINES = ("local", "ray")
-EngineOption = Annotated[str, typer.Option(help="local (processes on this machine) or ray")]
-WorkersOption = Annotated[
-    int, typer.Option(help="Local engine: worker processes; ray: CPUs of a local Ray instance (default: all)")
-]
-RayAddressOption = Annotated[
-    str | None,
-    typer.Option(help="Connect to this Ray cluster (e.g. auto or ray://head:10001) instead of starting one"),
-]
-ResumeOption = Annotated[
-    bool, typer.Option(help="Keep the shards an earlier run of the same command completed in --out")
-]
-
-
-def report(manifest: Manifest, out: Path, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        console.print(summary_table(manifest, out))
 
 
 @app.command()
@@ -69,20 +51,6 @@ def ingest(
         description="ingesting",
     )
     report(manifest, out, as_json)
-
-
-def run_on_engine(
-    engine: str, reader: Reader, stages: list, out: Path, *, workers: int, ray_address: str | None, **options
-) -> Manifest:
-    """`curation.engine.run` (in `workers` processes) or `curation.ray_engine.run_ray`."""
-    if engine == "ray":
-        from curation.ray_engine import run_ray
-
-        return run_ray(reader, stages, out, address=ray_address, num_cpus=workers if workers > 1 else None,
-                       **options)
-    from curation.engine import run
-
-    return run(reader, stages, out, workers=workers, **options)
 
 
 def model_stages(
@@ -171,8 +139,7 @@ def clean(
     )
     from filters.posts.engagement import engagement_reference
 
-    if engine not in ENGINES:
-        raise CurationError(f"--engine must be local or ray, not {engine!r}")
+    check_engine(engine)
     images_dir = images_dir or out / "images"
     reader = read_posts(posts, batch_size)
     duplicates = DuplicatePosts.scan(reader)  # a pre-pass over the posts: copies are never fetched
