@@ -80,6 +80,11 @@ class Reader:
         return None
 
     def batches(self) -> Iterator[pl.DataFrame]:
+        for path in self.files():
+            yield from self._file_batches(path)
+
+    def _file_batches(self, path: InputPath) -> Iterator[pl.DataFrame]:
+        """The batches of one of this input's files."""
         raise NotImplementedError
 
     def _finish(self, frame: pl.DataFrame, source: InputPath, first_row: int) -> pl.DataFrame:

@@ -51,17 +51,16 @@ class ParquetReader(Reader):
     def total_rows(self) -> int:
         return sum(self._open(f).metadata.num_rows for f in self.files())
 
-    def batches(self) -> Iterator[pl.DataFrame]:
-        for path in self.files():
-            parquet, offset = self._open(path), 0
-            try:
-                for record_batch in parquet.iter_batches(batch_size=self.batch_size):
-                    frame = pl.from_arrow(record_batch)
-                    yield self._finish(frame, path, offset)
-                    offset += frame.height
-            except (pa.ArrowInvalid, OSError) as error:
-                raise InputError(f"truncated or corrupt Parquet after row {offset} "
-                                 f"({str(error).splitlines()[0]})", path=str(path), row=offset) from None
+    def _file_batches(self, path: InputPath) -> Iterator[pl.DataFrame]:
+        parquet, offset = self._open(path), 0
+        try:
+            for record_batch in parquet.iter_batches(batch_size=self.batch_size):
+                frame = pl.from_arrow(record_batch)
+                yield self._finish(frame, path, offset)
+                offset += frame.height
+        except (pa.ArrowInvalid, OSError) as error:
+            raise InputError(f"truncated or corrupt Parquet after row {offset} "
+                             f"({str(error).splitlines()[0]})", path=str(path), row=offset) from None
 
 
 class CsvReader(Reader):
@@ -70,10 +69,6 @@ class CsvReader(Reader):
 
     kind = "csv"
     patterns = ("*.csv",)
-
-    def batches(self) -> Iterator[pl.DataFrame]:
-        for path in self.files():
-            yield from self._file_batches(path)
 
     def _file_batches(self, path: InputPath) -> Iterator[pl.DataFrame]:
         if file_size(path) == 0:
@@ -144,10 +139,6 @@ class JsonlReader(Reader):
 
     kind = "jsonl"
     patterns = ("*.jsonl", "*.ndjson", "*.json")
-
-    def batches(self) -> Iterator[pl.DataFrame]:
-        for path in self.files():
-            yield from self._file_batches(path)
 
     def _file_batches(self, path: InputPath) -> Iterator[pl.DataFrame]:
         if file_size(path) == 0:
