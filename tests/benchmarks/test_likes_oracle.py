@@ -9,14 +9,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from likes_oracle import fit_oracle  # noqa: E402
-from synthetic_likes import draw_likes  # noqa: E402
+from synthetic_likes import LikeModel, draw_likes  # noqa: E402
 
 from curation.transforms import get_transform  # noqa: E402
 
 BAND = (2_000.0, 20_000.0)
 
 
-def synthetic_posts(signal: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, object]:
+def synthetic_posts(signal: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, LikeModel]:
     rng = np.random.default_rng(seed)
     quality = rng.standard_normal(n)
     likes, model = draw_likes(quality, rng, signal, "lognormal")
