@@ -40,7 +40,7 @@ def replicate(corpus: Path, copies: int, root: Path) -> Path:
 
 def measure(corpus: Path, engine: str, workers: int, threads: int, out: Path) -> dict:
     """One run of `curate poems clean` in a fresh process, with peak memory of the whole tree."""
-    command = [sys.executable, "-c", "from curation.cli import main; main()", "poems", "clean", str(corpus),
+    command = [sys.executable, "-c", "from curate import main; main()", "poems", "clean", str(corpus),
                "--out", str(out), "--engine", engine, "--workers", str(workers), "--no-resume", "--json"]
     started = time.perf_counter()
     env = {**os.environ, **({"POLARS_MAX_THREADS": str(threads)} if threads else {})}

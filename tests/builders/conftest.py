@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from curation.cli import app as curate
+from curate import app as curate
 from curation.testing.chat_server import ChatServer
 
 SCORED_POEMS = 2_500
@@ -42,7 +42,7 @@ def scored(cleaned: Path, tmp_path_factory) -> Path:
 def built(scored: Path, reference_csv: Path, tmp_path_factory) -> tuple[Path, str]:
     """`poems build` over the partly scored corpus, aligned samples drawn from `large`: the output
     folder and what the command printed."""
-    from curation.cli.build import app as build_app
+    from curate.build import app as build_app
 
     out = tmp_path_factory.mktemp("build")
     result = CliRunner().invoke(build_app, ["build", str(scored), "--reference", str(reference_csv),

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from builders.build import BuildOptions, build_poems
 from builders.length_sampling import EmptyBinError
-from curation.cli.build import app
+from curate.build import app
 from curation.errors import CurationError, InputError
 from curation.writers import read_shards
 

@@ -4,7 +4,7 @@ import pytest
 from typer.testing import CliRunner
 
 from builders.representation_sampling import load_features, sample_by_representation, similarity_weights
-from curation.cli.build import app
+from curate.build import app
 from curation.errors import CurationError, InputError
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from curation.cli.likes import app
+from curate.likes import app
 from curation.errors import InputError
 from curation.likes import describe_likes, read_like_column, simulate_error
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curation.cli.poems import poem_stages
 from curation.engine import run
 from curation.readers import open_reader
 from curation.stage import reject_where
 from curation.writers import read_shards
 from filters.poems import MarkDuplicates
+from filters.poems.pipeline import poem_stages
 
 ray = pytest.importorskip("ray")
 from curation.ray_engine import run_ray, stage_groups  # noqa: E402

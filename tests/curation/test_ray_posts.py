@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from curation.cli.posts import app
+from curate.posts import app
 from curation.testing.image_server import ImageServer
 from curation.writers import read_shards
 

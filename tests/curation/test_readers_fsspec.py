@@ -197,7 +197,7 @@ def test_file_urls_on_ray_match_the_local_path_run(local_ray, local_shards, tmp_
 def test_curate_poems_clean_takes_a_url_glob(tmp_path):
     from typer.testing import CliRunner
 
-    from curation.cli import app
+    from curate import app
 
     (tmp_path / "in" / "sub").mkdir(parents=True)
     poems = pl.DataFrame({"text": ["The sea is calm tonight, the tide is full.", "Le ciel est bleu ce soir."],

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from curation.cli import app
+from curate import app
 from curation.manifest import load_manifest
 from curation.writers import read_shards
 
@@ -35,7 +35,7 @@ def clean_args(corpus: Path, out: Path, *extra: str) -> list[str]:
 
 def kill_after_some_shards(args: list[str], out: Path, shards: int = 3) -> int:
     """Run the CLI in its own process group; SIGKILL the group once `shards` shards are complete."""
-    command = [sys.executable, "-c", "from curation.cli import main; main()", *args]
+    command = [sys.executable, "-c", "from curate import main; main()", *args]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     markers = out / "_state" / "shards"

@@ -10,7 +10,7 @@ import torch
 from conftest import tiny_backbone_config
 from typer.testing import CliRunner
 
-from curation.cli.likes import app
+from curate.likes import app
 from curation.transforms import get_transform
 from trainers.evaluate import like_space_metrics, precision_at_k
 from trainers.export import export_regressor

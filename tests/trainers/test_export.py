@@ -11,7 +11,7 @@ from conftest import tiny_backbone_config
 from PIL import Image
 from typer.testing import CliRunner
 
-from curation.cli.likes import app
+from curate.likes import app
 from curation.errors import CurationError
 from trainers.evaluate import like_space_metrics, to_likes
 from trainers.export import Reward, export_regressor, load_regressor

@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from curate.align import app
 from curation.alignment.analyses import mean_pairwise_cosine, score_vs_covariate, semantic_clusters
-from curation.cli.align import app
 
 POEMS = [
     f"the {w} moon over the {v} sea, a quiet {u} song"

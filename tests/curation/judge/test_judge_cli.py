@@ -4,7 +4,7 @@ import polars as pl
 from conftest import poems_frame
 from typer.testing import CliRunner
 
-from curation.cli.judge import app
+from curate.judge import app
 from curation.judge.prompt import TemplateError
 from curation.testing.chat_server import ChatServer, Reply
 

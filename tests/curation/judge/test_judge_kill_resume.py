@@ -17,7 +17,7 @@ POEMS = 2000
 
 
 def score_command(poems: Path, out: Path, server: ChatServer) -> list[str]:
-    return [sys.executable, "-c", "from curation.cli.judge import app; app()", "score", str(poems),
+    return [sys.executable, "-c", "from curate.judge import app; app()", "score", str(poems),
             "--out", str(out), "--base-url", server.base_url, "--model", "m", "--concurrency", "16",
             "--no-progress"]
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import poems_frame
 from typer.testing import CliRunner
 
-from curation.cli.judge import app
+from curate.judge import app
 
 WORDS = ["<unk>", "<pad>", "<eos>", "<user>", "<assistant>", "{", "}", '"score":', "4", ",", "poem", "moon",
          "the", "over", "water"]

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from curation.cli import app
+from curate import app
 from curation.writers import read_shards
 
 NON_ENGLISH_OPENINGS = [

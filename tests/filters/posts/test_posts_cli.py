@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from curation.cli.posts import app
+from curate.posts import app
 from curation.testing.image_server import ImageServer
 
 REPO = Path(__file__).resolve().parents[3]

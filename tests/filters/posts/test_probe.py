@@ -6,7 +6,7 @@ import pytest
 from safetensors import safe_open
 from typer.testing import CliRunner
 
-from curation.cli.posts_models import app
+from curate.posts_models import app
 from curation.errors import InputError, StageError
 from curation.schema import with_bookkeeping
 from filters.posts.embedding import ImageEmbedder

@@ -19,7 +19,7 @@ err_console = Console(stderr=True)
 
 
 def _register() -> None:
-    from curation.cli import align, build, judge, likes, poems, posts, posts_models
+    from curate import align, build, judge, likes, poems, posts, posts_models
 
     poems_app.command("clean")(poems.clean)
     poems_app.command("score")(judge.score)

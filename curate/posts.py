@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from curation.cli.engines import (
+from curate.engines import (
     EngineOption,
     RayAddressOption,
     ResumeOption,
@@ -15,7 +15,7 @@ from curation.cli.engines import (
     check_engine,
     run_on_engine,
 )
-from curation.cli.poems import report
+from curate.poems import report
 from curation.errors import CurationError
 
 app = typer.Typer(help="Artwork posts (Twitter/X): ingest, fetch images, filter.", no_args_is_help=True)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from curation.cli.engines import EngineOption, RayAddressOption, ResumeOption, WorkersOption, run_on_engine
+from curate.engines import EngineOption, RayAddressOption, ResumeOption, WorkersOption, run_on_engine
 from curation.manifest import Manifest
 
 console = Console()
@@ -78,6 +78,7 @@ def clean(
         DEFAULT_MIN_ZIPF,
         SEED_MIN_SHARE,
     )
+    from filters.poems.pipeline import poem_stages
 
     default_threshold = EnglishFilter.min_count if lexicon else DEFAULT_MIN_ZIPF
     threshold = lexicon_threshold if lexicon_threshold is not None else default_threshold
@@ -97,11 +98,3 @@ def clean(
                    shard_rows=shard_rows)
     manifest = run_on_engine(engine, reader, stages, out, workers=workers, ray_address=ray_address, **options)
     report(manifest, out, as_json)
-
-
-def poem_stages(english: dict, drop_duplicates: bool, drop_near_duplicates: bool) -> list:
-    """The stages of `poems clean`, built where they run (each worker builds its own once)."""
-    from filters.poems import EnglishFilter, FormCategory, MarkDuplicates, StripFooter
-
-    return [StripFooter(), EnglishFilter(**english), FormCategory(),
-            MarkDuplicates(drop_exact=drop_duplicates, drop_near=drop_near_duplicates)]
