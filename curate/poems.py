@@ -7,23 +7,34 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from curate.engines import EngineOption, RayAddressOption, ResumeOption, WorkersOption, run_on_engine
-from curation.manifest import Manifest
+from curation.manifest import Manifest, StageCount
 
 console = Console()
+DEFAULT_MAX_CHARS = 200_000
+
+
+def reasons_cell(stage: StageCount) -> str:
+    """A stage's rejections by reason, then the kept rows it marked (duplicates), one per line."""
+    lines = [f"{reason}: {count:,}" for reason, count in stage.reasons.most_common()]
+    if any(stage.marked.values()):
+        lines += ["[italic]marked, kept:[/]",
+                  *(f" {mark}: {count:,}" for mark, count in stage.marked.most_common() if count)]
+    return "\n".join(lines)
 
 
 def summary_table(manifest: Manifest, out: Path) -> Table:
-    table = Table(title=f"{manifest.command}: {manifest.rows_in:,} rows in, {manifest.rows_kept:,} kept "
-                        f"-> {out}")
+    table = Table(box=box.SIMPLE_HEAD, title=f"{manifest.command}: {manifest.rows_in:,} rows in, "
+                                             f"{manifest.rows_kept:,} kept -> {out}")
     for column in ("stage", "in", "kept", "rejected", "reasons"):
         table.add_column(column, justify="right" if column in ("in", "kept", "rejected") else "left")
     for stage in manifest.stages:
-        reasons = ", ".join(f"{r}: {n:,}" for r, n in stage.reasons.most_common())
-        table.add_row(stage.name, f"{stage.rows_in:,}", f"{stage.kept:,}", f"{stage.rejected:,}", reasons)
+        table.add_row(stage.name, f"{stage.rows_in:,}", f"{stage.kept:,}", f"{stage.rejected:,}",
+                      reasons_cell(stage))
     table.caption = "counts balance" if manifest.balanced else "[red]COUNTS DO NOT BALANCE[/red]"
     return table
 
@@ -57,7 +68,11 @@ def clean(
         help="Reject exact duplicates instead of marking them (duplicate_of)")] = False,
     drop_near_duplicates: Annotated[bool, typer.Option(
         help="Reject near duplicates instead of marking them (near_duplicate_of)")] = False,
-    text_column: Annotated[str, typer.Option(help="Column holding the poem text")] = "text",
+    text_column: Annotated[str, typer.Option(
+        help="Column holding the poem text: copied into `text`, kept as it is; an input `text` column "
+             "is kept as `input_text`")] = "text",
+    max_chars: Annotated[int, typer.Option(
+        min=1, help="Reject longer texts (too_long) as they are read, before any stage")] = DEFAULT_MAX_CHARS,
     batch_size: Annotated[int, typer.Option(help="Rows per batch")] = 2_000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
     engine: EngineOption = "local",
@@ -66,10 +81,12 @@ def clean(
     resume: ResumeOption = True,
     shard_rows: Annotated[int, typer.Option(help="Rows (or files) per input shard")] = 1_000,
 ) -> None:
-    """Clean poems: strip copyright footers and author notes, keep English, tag the form category,
-    mark duplicates. Writes kept and rejected Parquet and a balanced manifest."""
+    """Clean poems: strip copyright footers and author notes, keep English, tag the form category
+    (when the input has a `form` column), mark duplicates. Writes kept and rejected Parquet and a
+    balanced manifest."""
     from functools import partial
 
+    from curation.outputs import prepare_output_dir
     from curation.readers import open_reader
     from filters.poems import EnglishFilter
     from filters.poems.english import (
@@ -78,7 +95,7 @@ def clean(
         DEFAULT_MIN_ZIPF,
         SEED_MIN_SHARE,
     )
-    from filters.poems.pipeline import poem_stages
+    from filters.poems.pipeline import has_forms, poem_stages
 
     default_threshold = EnglishFilter.min_count if lexicon else DEFAULT_MIN_ZIPF
     threshold = lexicon_threshold if lexicon_threshold is not None else default_threshold
@@ -88,12 +105,15 @@ def clean(
         min_evidence = DEFAULT_MIN_EVIDENCE
     english = dict(min_zipf=threshold, min_count=threshold, lexicon_csv=lexicon, min_share=min_english,
                    min_evidence=min_evidence, mode=english_mode)
-    reader = open_reader(input_path, text_column=text_column, batch_size=batch_size)
-    stages = partial(poem_stages, english, drop_duplicates, drop_near_duplicates)
+    reader = open_reader(input_path, text_column=text_column, batch_size=batch_size, max_chars=max_chars,
+                         strings_only=True)
+    tag_forms = has_forms(reader.columns())
+    prepare_output_dir(out)
+    stages = partial(poem_stages, english, drop_duplicates, drop_near_duplicates, tag_forms)
     params = {"lexicon": str(lexicon) if lexicon else "wordfreq:en", "lexicon_threshold": threshold,
               "min_english": min_english, "min_evidence": min_evidence, "english_mode": english_mode,
               "drop_duplicates": drop_duplicates, "drop_near_duplicates": drop_near_duplicates,
-              "text_column": text_column}
+              "text_column": text_column, "max_chars": max_chars, "tag_forms": tag_forms}
     options = dict(command="poems clean", params=params, progress=not as_json, resume=resume,
                    shard_rows=shard_rows)
     manifest = run_on_engine(engine, reader, stages, out, workers=workers, ray_address=ray_address, **options)

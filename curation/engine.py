@@ -33,6 +33,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from curation.global_stages import Layout, Prepare, apply_global_stages, file_stem, is_global
 from curation.input_files import is_url
 from curation.manifest import Manifest
+from curation.outputs import prepare_output_dir
 from curation.readers import Reader
 from curation.schema import REJECT_REASON, REJECT_STAGE, with_bookkeeping
 from curation.shards import InputShard, ShardState, fingerprint, plan_shards
@@ -257,8 +258,7 @@ class RunPlan:
                *, command: str, params: dict[str, Any] | None, shard_rows: int, rows_per_file: int,
                resume: bool) -> RunPlan:
         stage_set = stages if isinstance(stages, StageSet) else StageSet(stages)
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir = prepare_output_dir(out_dir)
         manifest = Manifest(command=command, params=params or {})
         shards = plan_shards(source, shard_rows)
         run_fingerprint, listing = None, None

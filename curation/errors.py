@@ -18,5 +18,14 @@ class InputError(CurationError):
         super().__init__(f"{': '.join([', '.join(where), message]) if where else message}")
 
 
+class OutputError(CurationError):
+    """An output location that cannot be used (a file where a folder is needed, no permission,
+    a read-only or full disk): names the path."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
 class StageError(CurationError):
     """A stage was misconfigured or is missing the columns it reads."""

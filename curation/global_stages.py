@@ -28,7 +28,8 @@ class GlobalStage(Protocol):
     """A stage that needs all rows at once: `prepare` adds per-row columns batch by batch (it never
     rejects); `plan` gets `row_id` and the `plan_reads` columns of every kept row and returns
     `row_id`, its `adds` and `reject_reason`/`reject_detail` (null = keep) for each; the engine
-    removes the helper columns in `drops` from the final output."""
+    removes the helper columns in `drops` from the final output. An optional `marks` maps a label
+    to one of its `adds`: the manifest counts, under `marked`, the kept rows where it is not null."""
 
     name: str
     reads: tuple[str, ...]
@@ -39,6 +40,11 @@ class GlobalStage(Protocol):
     def prepare(self, batch: pl.DataFrame) -> pl.DataFrame: ...
 
     def plan(self, rows: pl.DataFrame) -> pl.DataFrame: ...
+
+
+def marks(stage: Any) -> dict[str, str]:
+    """A global stage's `marks` (label -> column of kept rows it flags), if it has any."""
+    return dict(getattr(stage, "marks", {}))
 
 
 def is_global(stage: Any) -> bool:
@@ -107,10 +113,12 @@ def plan_global_stages(files: list[Path], stages: Sequence[GlobalStage],
     updates = []
     for stage in stages:
         update = stage.plan(rows).rename({REJECT_REASON: "_reason", REJECT_DETAIL: "_detail"})
-        rejected = update.filter(pl.col("_reason").is_not_null())
+        hit = pl.col("_reason").is_not_null()
+        rejected, kept = update.filter(hit), update.filter(~hit)
         manifest.stage(stage.name).add({
             "rows_in": rows.height, "kept": rows.height - rejected.height, "rejected": rejected.height,
-            "reasons": dict(rejected["_reason"].value_counts().iter_rows())})
+            "reasons": dict(rejected["_reason"].value_counts().iter_rows()),
+            "marked": {label: kept[column].is_not_null().sum() for label, column in marks(stage).items()}})
         rows = rows.join(rejected.select(ROW_ID), on=ROW_ID, how="anti")
         by_file = (update.join(file_of_row, on=ROW_ID)
                    .partition_by(FILE_INDEX, as_dict=True, include_key=False))

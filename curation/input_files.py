@@ -10,6 +10,7 @@ filesystem's own configuration (environment, config files), never from the pickl
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 from collections.abc import Iterable
@@ -19,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from fsspec.core import url_to_fs
-from fsspec.spec import AbstractFileSystem
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
 from curation.errors import InputError
 
@@ -130,6 +131,12 @@ InputPath = Path | UrlPath
 
 def open_binary(path: str | InputPath) -> IO[bytes]:
     return path.open("rb") if isinstance(path, UrlPath) else open(path, "rb")
+
+
+def open_lines(path: str | InputPath) -> IO[bytes]:
+    """`open_binary`, with `readline(size)` on every filesystem (fsspec's buffered files lack it)."""
+    handle = open_binary(path)
+    return io.BufferedReader(handle, 1 << 20) if isinstance(handle, AbstractBufferedFile) else handle
 
 
 def file_size(path: InputPath) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from curation.errors import InputError
-from curation.reader_base import Reader
+from curation.reader_base import BATCH_TEXT_BYTES, Reader
 from curation.schema import (
     BOOKKEEPING,
     POEM_COLUMNS,
@@ -22,10 +22,11 @@ from curation.schema import (
     SOURCE_FILE,
     SOURCE_ROW,
 )
+from curation.text_column import TOO_LONG
 
 KAGGLE_NAME = re.compile(r"^(?P<form>.*?)Poems(?P<title>.*)Poemby(?P<author>.*)\.txt$")
 CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-BATCH_TEXT_BYTES = 1 << 20  # characters of text per batch of a forms folder, at most (about)
+SCHEMA = {**POEM_COLUMNS, **dict.fromkeys(BOOKKEEPING, pl.Utf8)}
 
 
 def split_camel_case(name: str) -> str:
@@ -64,6 +65,9 @@ class KaggleFormsReader(Reader):
     def total_rows(self) -> int:
         return len(self.files())
 
+    def columns(self) -> list[str]:
+        return list(SCHEMA)
+
     def batches(self) -> Iterator[pl.DataFrame]:
         return read_kaggle_files(self, self.files())
 
@@ -72,6 +76,12 @@ class KaggleFormsReader(Reader):
         row = {ROW_ID: f"{path.parent.name}/{path.stem}", "form": path.parent.name, "title": title,
                "author": author, SOURCE_FILE: str(path), SOURCE_ROW: 0, "text": None,
                REJECT_REASON: None, REJECT_STAGE: None, REJECT_DETAIL: None}
+        size = path.stat().st_size
+        if self.max_chars is not None and size > 4 * self.max_chars:  # UTF-8: at most 4 bytes a character
+            row.update({REJECT_REASON: TOO_LONG, REJECT_STAGE: "read",
+                        REJECT_DETAIL: f"{size:,} bytes, more than --max-chars {self.max_chars:,} characters "
+                                       "can take; not read"})
+            return row
         raw = path.read_bytes()
         try:
             row["text"] = raw.decode("utf-8-sig")
@@ -84,13 +94,12 @@ class KaggleFormsReader(Reader):
 def read_kaggle_files(reader: KaggleFormsReader, files: list[str]) -> Iterator[pl.DataFrame]:
     """The poems of `files` in batches of `batch_size` poems or `BATCH_TEXT_BYTES` of text, whichever
     comes first, so that a folder of long poems does not make larger batches (and more memory)."""
-    schema = {**POEM_COLUMNS, **dict.fromkeys(BOOKKEEPING, pl.Utf8)}
     rows, size = [], 0
     for path in files:
         rows.append(reader._row(Path(path)))
         size += len(rows[-1]["text"] or "")
         if len(rows) >= reader.batch_size or size >= BATCH_TEXT_BYTES:
-            yield pl.DataFrame(rows, schema=schema)
+            yield reader._reject_unfit(pl.DataFrame(rows, schema=SCHEMA))
             rows, size = [], 0
     if rows:
-        yield pl.DataFrame(rows, schema=schema)
+        yield reader._reject_unfit(pl.DataFrame(rows, schema=SCHEMA))

@@ -20,13 +20,17 @@ class StageCount:
     kept: int = 0
     rejected: int = 0
     reasons: Counter = field(default_factory=Counter)
+    marked: Counter = field(default_factory=Counter)  # kept rows a stage flagged, by label (duplicates)
 
     @property
     def balanced(self) -> bool:
         return self.rows_in == self.kept + self.rejected
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "reasons": dict(self.reasons.most_common())}
+        """The counts; `marked` only for a stage that marks rows (zero counts included)."""
+        counts = {**asdict(self), "reasons": dict(self.reasons.most_common()),
+                  "marked": dict(self.marked.most_common())}
+        return counts if self.marked else {k: v for k, v in counts.items() if k != "marked"}
 
     def add(self, other: dict[str, Any]) -> None:
         """Add another count of the same stage (a shard's, as written by `to_dict`)."""
@@ -34,6 +38,7 @@ class StageCount:
         self.kept += other["kept"]
         self.rejected += other["rejected"]
         self.reasons.update(other["reasons"])
+        self.marked.update(other.get("marked", {}))
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The reader contract: `Reader.batches()` yields polars frames with `row_id`, `source_file` and
 `source_row`; `describe`, `listing` and `identity` record and key the input; `split` cuts it into
 parts for input shards. Whole-file problems raise an `InputError` naming the file; a malformed row
-becomes a row rejected at stage `read` (`malformed_rows`)."""
+becomes a row rejected at stage `read` (`malformed_rows`). The text column follows the rule of
+`curation.text_column`; with `max_chars` / `strings_only`, unfit texts are rejected at `read` too."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import polars as pl
 from curation.errors import InputError
 from curation.input_files import InputPath, UrlPath, files_sha256, is_url, names_sha256
 from curation.schema import REJECT_DETAIL, REJECT_REASON, REJECT_STAGE, ROW_ID, SOURCE_FILE, SOURCE_ROW
+from curation.text_column import reject_unfit_text, use_text_column
+
+BATCH_TEXT_BYTES = 1 << 20  # bytes of text per batch of a forms folder or JSONL file, at most (about)
 
 
 def malformed_rows(rows: list[dict], source: InputPath, reason: str) -> pl.DataFrame:
@@ -27,11 +31,17 @@ def malformed_rows(rows: list[dict], source: InputPath, reason: str) -> pl.DataF
 
 @dataclass
 class Reader:
-    """Base: `batches()` yields frames; `describe()` records the input for the manifest."""
+    """Base: `batches()` yields frames; `describe()` records the input for the manifest.
+
+    `text_column`: the input column that becomes `text` (None: the input has no text);
+    `max_chars`: longer texts are rejected `too_long`; `strings_only`: missing and non-string
+    texts are rejected (`missing_text`, `not_a_string`), all at stage `read`."""
 
     path: InputPath
     batch_size: int = 2_000
-    text_column: str = "text"
+    text_column: str | None = "text"
+    max_chars: int | None = None
+    strings_only: bool = False
     kind: str = field(default="", init=False)
     patterns: tuple[str, ...] = field(default=(), init=False, repr=False)
 
@@ -79,6 +89,11 @@ class Reader:
     def total_rows(self) -> int | None:
         return None
 
+    def columns(self) -> list[str]:
+        """The columns of the rows this reader yields (those of its first batch)."""
+        first = next(iter(self.batches()), None)
+        return first.columns if first is not None else []
+
     def batches(self) -> Iterator[pl.DataFrame]:
         for path in self.files():
             yield from self._file_batches(path)
@@ -88,16 +103,20 @@ class Reader:
         raise NotImplementedError
 
     def _finish(self, frame: pl.DataFrame, source: InputPath, first_row: int) -> pl.DataFrame:
-        """Rename the text column, add provenance, and reject rows whose text is not a string."""
-        if self.text_column not in frame.columns:
-            raise InputError(f"no '{self.text_column}' column (columns: {frame.columns}); "
-                             "choose one with --text-column", path=str(source), field=self.text_column)
-        if self.text_column != "text":
-            frame = frame.rename({self.text_column: "text"})
+        """Take the text column (`curation.text_column`), add provenance, and reject unfit texts."""
+        if self.text_column is not None:
+            frame = use_text_column(frame, self.text_column, path=str(source))
         frame = frame.with_columns(pl.lit(str(source)).alias(SOURCE_FILE))
         if SOURCE_ROW not in frame.columns:
             frame = frame.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first_row).alias(SOURCE_ROW))
         if ROW_ID not in frame.columns:
             frame = frame.with_columns(
                 pl.concat_str(pl.lit(source.name), pl.lit(":"), pl.col(SOURCE_ROW)).alias(ROW_ID))
-        return frame.with_columns(pl.col(ROW_ID).cast(pl.Utf8))
+        frame = frame.with_columns(pl.col(ROW_ID).cast(pl.Utf8))
+        return self._reject_unfit(frame)
+
+    def _reject_unfit(self, frame: pl.DataFrame) -> pl.DataFrame:
+        if self.text_column is None or not (self.strings_only or self.max_chars is not None):
+            return frame
+        return reject_unfit_text(frame, max_chars=self.max_chars, strings_only=self.strings_only,
+                                 column=self.text_column)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar
 
 import numpy as np
 import polars as pl
@@ -110,6 +111,8 @@ class MarkDuplicates:
     adds: tuple[str, ...] = ("text_hash", "duplicate_of", "near_duplicate_of")
     plan_reads: tuple[str, ...] = ("text_hash", "lsh_bands")
     drops: tuple[str, ...] = ("lsh_bands",)
+    marks: ClassVar[dict[str, str]] = {"exact_duplicate": "duplicate_of",
+                                       "near_duplicate": "near_duplicate_of"}
 
     @cached_property
     def bands(self) -> tuple[int, int]:

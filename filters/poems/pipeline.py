@@ -11,9 +11,15 @@ from filters.poems.form import FormCategory
 
 
 def poem_stages(english: dict[str, Any] | None = None, drop_duplicates: bool = False,
-                drop_near_duplicates: bool = False) -> list:
-    """footer stripping -> English -> form category -> duplicate marking (a global stage).
+                drop_near_duplicates: bool = False, tag_forms: bool = True) -> list:
+    """footer stripping -> English -> form category (only with `tag_forms`: when the input has a
+    `form` column) -> duplicate marking (a global stage).
 
     `english` holds `EnglishFilter` keyword arguments; each worker builds its own stages once."""
-    return [StripFooter(), EnglishFilter(**(english or {})), FormCategory(),
+    return [StripFooter(), EnglishFilter(**(english or {})), *([FormCategory()] if tag_forms else []),
             MarkDuplicates(drop_exact=drop_duplicates, drop_near=drop_near_duplicates)]
+
+
+def has_forms(columns: list[str]) -> bool:
+    """Whether an input with these columns gets the form tag (it reads the `form` column)."""
+    return all(column in columns for column in FormCategory().reads)

@@ -4,7 +4,7 @@ import pytest
 from curation.engine import run
 from curation.errors import InputError
 from curation.kaggle_forms import parse_kaggle_file_name
-from curation.readers import open_reader
+from curation.readers import CSV_BLOCK_BYTES, line_byte_limit, open_reader
 from curation.writers import read_shards
 
 
@@ -82,3 +82,64 @@ def test_hugging_face_dataset_folder_is_streamed(tmp_path):
     rows = collect(open_reader(tmp_path / "ds", batch_size=2))
     assert rows["text"].to_list() == ["one", "two", "three"]
     assert rows["source_row"].to_list() == [0, 1, 2]
+
+
+def rejected_at_read(reader) -> dict:
+    """row_id -> reject_reason of the rows a reader rejects."""
+    rows = collect(reader).filter(pl.col("reject_reason").is_not_null())
+    return dict(zip(rows["row_id"], rows["reject_reason"], strict=True))
+
+
+def test_jsonl_lines_too_long_are_rejected_and_only_lines_within_the_byte_limit_are_parsed(tmp_path):
+    path = tmp_path / "poems.jsonl"
+    huge = f'{{"id": "huge", "text": "{"x" * line_byte_limit(10)}"}}\n'
+    path.write_text(f'{{"id": "ok", "text": "ten chars!"}}\n{huge}'
+                    '{"id": "long", "text": "eleven char"}\n{"id": "last", "text": "fine"}\n')
+    rows = collect(open_reader(path, max_chars=10))
+    too_long = rows.filter(pl.col("reject_reason") == "too_long").sort("source_row")
+    assert too_long["source_row"].to_list() == [1, 2]
+    assert too_long["text"].to_list() == [None, "eleven char"]  # the huge line is never parsed
+    assert too_long["reject_detail"][0].startswith(f"a line of {len(huge):,} bytes")
+    assert rows.filter(pl.col("reject_reason").is_null())["id"].to_list() == ["ok", "last"]
+
+
+def test_too_long_texts_are_rejected_at_read_in_every_format(tmp_path):
+    long_text, short_text = "word " * 30, "a short poem"
+    pl.DataFrame({"id": ["a", "b"], "text": [long_text, short_text]}).write_parquet(tmp_path / "p.parquet")
+    pl.DataFrame({"id": ["a", "b"], "text": [long_text, short_text]}).write_csv(tmp_path / "p.csv")
+    (tmp_path / "forms" / "haiku").mkdir(parents=True)
+    (tmp_path / "forms" / "haiku" / "HaikuPoemsLongPoembyA.txt").write_text(long_text)
+    (tmp_path / "forms" / "haiku" / "HaikuPoemsShortPoembyB.txt").write_text(short_text)
+    assert rejected_at_read(open_reader(tmp_path / "p.parquet", max_chars=100)) == {"p.parquet:0": "too_long"}
+    assert rejected_at_read(open_reader(tmp_path / "p.csv", max_chars=100)) == {"p.csv:0": "too_long"}
+    assert rejected_at_read(open_reader(tmp_path / "forms", max_chars=100)) == {
+        "haiku/HaikuPoemsLongPoembyA": "too_long"}
+    unread = collect(open_reader(tmp_path / "forms", max_chars=20))
+    unread = unread.filter(pl.col("reject_reason").is_not_null())
+    assert unread["text"].to_list() == [None]  # over 4 bytes a character: not even read
+
+
+def test_jsonl_numbers_lists_and_nulls_in_the_text_are_rejected_at_read(tmp_path):
+    path = tmp_path / "poems.jsonl"
+    path.write_text('{"id": "n", "text": 42}\n{"id": "l", "text": ["a", "b"]}\n{"id": "z", "text": null}\n'
+                    '{"id": "s", "text": "a poem"}\n')
+    rows = collect(open_reader(path, strings_only=True)).sort("id")
+    assert rows.select("id", "text", "reject_reason").rows() == [
+        ("l", '["a", "b"]', "not_a_string"), ("n", "42", "not_a_string"), ("s", "a poem", None),
+        ("z", None, "missing_text")]
+    assert rows.filter(pl.col("id") == "n")["reject_detail"][0] == "'text' holds a JSON int, not a string"
+
+
+def test_a_parquet_int_text_column_is_rejected_at_read(tmp_path):
+    path = tmp_path / "poems.parquet"
+    pl.DataFrame({"poem": [1, 2]}).write_parquet(path)
+    rows = collect(open_reader(path, text_column="poem", strings_only=True))
+    assert rows["reject_reason"].to_list() == ["not_a_string"] * 2
+    assert rows["text"].to_list() == ["1", "2"] and rows["poem"].to_list() == [1, 2]
+
+
+def test_a_csv_row_longer_than_a_parse_block_is_one_clear_error(tmp_path):
+    path = tmp_path / "poems.csv"
+    path.write_text(f'id,text\n1,"short"\n2,"{"word " * (CSV_BLOCK_BYTES // 2)}"\n')
+    with pytest.raises(InputError, match="poems.csv.*cannot parse the CSV after row 1.*over 4 MiB"):
+        collect(open_reader(path))

@@ -39,6 +39,15 @@ def test_manifest_balances_over_the_full_corpus(cleaned):
     assert summary["rows_rejected"] == read_shards(out / "rejected").height
 
 
+def test_the_duplicates_marked_and_kept_are_counted(cleaned):
+    out, summary = cleaned
+    dedup = next(stage for stage in summary["stages"] if stage["name"] == "dedup")
+    kept = read_shards(out / "kept")
+    assert dedup["marked"] == {"exact_duplicate": 211, "near_duplicate": 33}
+    assert dedup["marked"]["exact_duplicate"] == kept["duplicate_of"].is_not_null().sum()
+    assert dedup["marked"]["near_duplicate"] == kept["near_duplicate_of"].is_not_null().sum()
+
+
 def test_kept_poems_have_no_footers_or_notes_and_every_form_survives(cleaned):
     kept = read_shards(cleaned[0] / "kept")
     assert kept.filter(pl.col("text").str.contains(r"(?im)^\s*(©|\(c\)|copyright)|©")).height == 0

@@ -66,3 +66,10 @@ def test_lsh_bands_balance_false_positives_and_negatives_as_datasketch_does():
     assert lsh_parameters(0.8, 64) == (5, 11)
     assert lsh_parameters(0.5, 128) == (25, 5)
     assert lsh_parameters(0.9, 64) == (3, 21)
+
+
+def test_the_manifest_counts_the_duplicates_marked_and_kept(tmp_path):
+    manifest = run(batches(), [MarkDuplicates()], tmp_path, progress=False)
+    dedup = manifest.stage("dedup")
+    assert dedup.rejected == 0
+    assert dedup.to_dict()["marked"] == {"exact_duplicate": 1, "near_duplicate": 1}
