@@ -57,7 +57,7 @@ def test_a_form_column_gets_the_form_tag(tmp_path):
 def test_text_column_poem_beside_a_text_column_keeps_both(tmp_path):
     path = tmp_path / "poems_results.csv"
     pl.DataFrame({"image_filename": ["river.jpg"], "text": ["A photo of a river at dawn."],
-                  "poem": [RIVER]}).write_csv(path)
+                  "poem": [RIVER], "form": ["free-verse"]}).write_csv(path)
     clean(path, "--text-column", "poem", "--out", tmp_path / "out")
     kept = read_shards(tmp_path / "out" / "kept")
     assert kept.select("text", "poem", "input_text", "image_filename").row(0) == (
@@ -78,7 +78,8 @@ def test_texts_over_max_chars_are_rejected_too_long_at_read_and_counted(tmp_path
 
 def test_numbers_in_the_text_are_rejected_at_read(tmp_path):
     path = tmp_path / "poems.jsonl"
-    path.write_text(f'{{"id": "n", "text": 1234}}\n{{"id": "p", "text": "{RIVER}"}}\n')
+    rows = [{"id": "n", "text": 1234, "form": "haiku"}, {"id": "p", "text": RIVER, "form": "ode"}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     summary = clean(path, "--out", tmp_path / "out")
     assert stage(summary, "read")["reasons"] == {"not_a_string": 1}
     assert stage(summary, "english")["rejected"] == 0
@@ -88,7 +89,7 @@ def test_numbers_in_the_text_are_rejected_at_read(tmp_path):
 def test_marked_duplicates_are_counted_in_the_manifest_and_the_table(tmp_path, drop):
     path = tmp_path / "poems.jsonl"
     texts = {"a": SEA, "b": SEA.upper(), "c": SEA + " and gleams", "d": RIVER}
-    path.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in texts.items()))
+    path.write_text("".join(json.dumps({"id": i, "text": t, "form": "ode"}) + "\n" for i, t in texts.items()))
     summary = clean(path, "--out", tmp_path / "json", *drop)
     exact = 0 if drop else 1
     assert stage(summary, "dedup")["marked"] == {"exact_duplicate": exact, "near_duplicate": 1}
