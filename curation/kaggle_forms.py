@@ -76,8 +76,8 @@ class KaggleFormsReader(Reader):
         row = {ROW_ID: f"{path.parent.name}/{path.stem}", "form": path.parent.name, "title": title,
                "author": author, SOURCE_FILE: str(path), SOURCE_ROW: 0, "text": None,
                REJECT_REASON: None, REJECT_STAGE: None, REJECT_DETAIL: None}
-        size = path.stat().st_size
-        if self.max_chars is not None and size > 4 * self.max_chars:  # UTF-8: at most 4 bytes a character
+        # UTF-8 takes at most 4 bytes a character: a larger file holds too many characters
+        if self.max_chars is not None and (size := path.stat().st_size) > 4 * self.max_chars:
             row.update({REJECT_REASON: TOO_LONG, REJECT_STAGE: "read",
                         REJECT_DETAIL: f"{size:,} bytes, more than --max-chars {self.max_chars:,} characters "
                                        "can take; not read"})

@@ -65,7 +65,7 @@ class ParquetReader(Reader):
                              f"({str(error).splitlines()[0]})", path=str(path), row=offset) from None
 
 
-CSV_BLOCK_BYTES = 1 << 22  # pyarrow parses a CSV in blocks of this size; no row may be longer
+CSV_BLOCK_BYTES = 1 << 22  # pyarrow parses a CSV in blocks of this size; a longer row may not parse
 
 
 class CsvReader(Reader):
