@@ -98,7 +98,8 @@ def report(loaded: list[dict], build: Path, endpoint_note: str, seconds: float) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("out/demo"))
     parser.add_argument("--judge-url", default=os.environ.get("JUDGE_URL") or None)
     parser.add_argument("--judge-model", default=os.environ.get("JUDGE_MODEL") or None)

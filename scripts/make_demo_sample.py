@@ -26,21 +26,23 @@ REPO = Path(__file__).resolve().parents[1]
 # Authors (as the corpus spells them in file names) and their year of death: all before 1925, so
 # their poems are in the public domain in the US and in every life+70 country.
 DIED = {
-    "AdelaideCrapsey": 1914, "AlexanderPope": 1744, "AlfredLordTennyson": 1892, "AlgernonCharlesSwinburne": 1909,
-    "AmyLevy": 1889, "AndrewLang": 1912, "AndrewMarvell": 1678, "AnnaLaetitiaBarbauld": 1825,
-    "AnneKilligrew": 1685, "AnneKingsmillFinch": 1720, "ArchibaldLampman": 1899, "BenJonson": 1637,
-    "ChristinaGeorginaRossetti": 1894, "ChristopherMarlowe": 1593, "DanteGabrielRossetti": 1882,
-    "EdgarAllanPoe": 1849, "EdmundSpenser": 1599, "EdwardLear": 1888, "ElizabethBarrettBrowning": 1861,
-    "EllaWheelerWilcox": 1919, "ErnestChristopherDowson": 1900, "EugeneField": 1895, "FeliciaDorotheaHemans": 1835,
-    "GeoffreyChaucer": 1400, "GeorgeGordonByron": 1824, "GeorgeWither": 1667, "HenryAustinDobson": 1921,
-    "HenryKing": 1669, "HenryLawson": 1922, "HenryWadsworthLongfellow": 1882, "IsaacWatts": 1748,
-    "JamesRussellLowell": 1891, "JohnDonne": 1631, "JohnDryden": 1700, "JohnGay": 1732,
-    "JohnGreenleafWhittier": 1892, "JohnKeats": 1821, "JohnMilton": 1674, "JonathanSwift": 1745,
-    "LadyMaryWortleyMontagu": 1762, "LewisCarroll": 1898, "MarkAkenside": 1770, "MaryBarber": 1755,
-    "MaryDarbyRobinson": 1800, "MatthewPrior": 1721, "MildmayFane": 1666, "NicholasBreton": 1626,
-    "OliverGoldsmith": 1774, "OscarWilde": 1900, "PaulLaurenceDunbar": 1906, "PercyByssheShelley": 1822,
-    "PhillisWheatley": 1784, "RalphWaldoEmerson": 1882, "RobertBrowning": 1889, "RobertBurns": 1796,
-    "RobertHerrick": 1674, "RobertLouisStevenson": 1894, "RobertSouthey": 1843, "SamuelTaylorColeridge": 1834,
+    "AdelaideCrapsey": 1914, "AlexanderPope": 1744, "AlfredLordTennyson": 1892,
+    "AlgernonCharlesSwinburne": 1909, "AmyLevy": 1889, "AndrewLang": 1912, "AndrewMarvell": 1678,
+    "AnnaLaetitiaBarbauld": 1825, "AnneKilligrew": 1685, "AnneKingsmillFinch": 1720,
+    "ArchibaldLampman": 1899, "BenJonson": 1637, "ChristinaGeorginaRossetti": 1894,
+    "ChristopherMarlowe": 1593, "DanteGabrielRossetti": 1882, "EdgarAllanPoe": 1849,
+    "EdmundSpenser": 1599, "EdwardLear": 1888, "ElizabethBarrettBrowning": 1861,
+    "EllaWheelerWilcox": 1919, "ErnestChristopherDowson": 1900, "EugeneField": 1895,
+    "FeliciaDorotheaHemans": 1835, "GeoffreyChaucer": 1400, "GeorgeGordonByron": 1824,
+    "GeorgeWither": 1667, "HenryAustinDobson": 1921, "HenryKing": 1669, "HenryLawson": 1922,
+    "HenryWadsworthLongfellow": 1882, "IsaacWatts": 1748, "JamesRussellLowell": 1891, "JohnDonne": 1631,
+    "JohnDryden": 1700, "JohnGay": 1732, "JohnGreenleafWhittier": 1892, "JohnKeats": 1821,
+    "JohnMilton": 1674, "JonathanSwift": 1745, "LadyMaryWortleyMontagu": 1762, "LewisCarroll": 1898,
+    "MarkAkenside": 1770, "MaryBarber": 1755, "MaryDarbyRobinson": 1800, "MatthewPrior": 1721,
+    "MildmayFane": 1666, "NicholasBreton": 1626, "OliverGoldsmith": 1774, "OscarWilde": 1900,
+    "PaulLaurenceDunbar": 1906, "PercyByssheShelley": 1822, "PhillisWheatley": 1784,
+    "RalphWaldoEmerson": 1882, "RobertBrowning": 1889, "RobertBurns": 1796, "RobertHerrick": 1674,
+    "RobertLouisStevenson": 1894, "RobertSouthey": 1843, "SamuelTaylorColeridge": 1834,
     "SidneyLanier": 1881, "SirWalterRaleigh": 1618, "SirWalterScott": 1832, "ThomasChatterton": 1770,
     "ThomasGray": 1771, "ThomasHood": 1845, "ThomasMoore": 1852, "ThomasParnell": 1718,
     "WaltWhitman": 1892, "WalterSavageLandor": 1864, "WilfredOwen": 1918, "WilliamCollins": 1759,
@@ -106,7 +108,8 @@ def psalms() -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared/data/kaggle-poems-forms")
     parser.add_argument("--per-author", type=int, default=6)
     parser.add_argument("--max-words", type=int, default=1500)
@@ -116,7 +119,8 @@ def main() -> None:
                         REPO / "samples/poems/forms", args.footer_every)
     reference = REPO / "samples/reference/psalms-kjv.jsonl"
     reference.parent.mkdir(parents=True, exist_ok=True)
-    reference.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in psalms()), encoding="utf-8")
+    lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in psalms())
+    reference.write_text("".join(lines), encoding="utf-8")
     print(f"{count} poems -> samples/poems/forms; 150 psalms -> {reference.relative_to(REPO)}")
 
 
