@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml constraints.txt scripts/fix_torchvision_cpu.py
 
 venv: $(STAMP)
 
+# The poems job end to end on the shipped public-domain sample: clean, (score,) build, publish to a
+# local Hub server, load back. Score too with: make demo JUDGE_URL=http://HOST:PORT/v1 JUDGE_MODEL=NAME
 demo: $(STAMP)
-	$(BIN)/curate poems clean samples/poems --out out/demo
-	@echo "Demo output: out/demo (kept/, rejected/, manifest.json)"
+	$(BIN)/python scripts/demo.py --out out/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
