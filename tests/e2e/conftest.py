@@ -1,6 +1,7 @@
-"""A user at a terminal: `UserShell` runs README blocks with bash, as typed, from a folder that looks
-like a fresh clone (samples/, scripts/, benchmarks/, the Makefile and .venv linked in, ../shared
-beside it), with the project's virtual environment first on PATH."""
+"""A user at a terminal: `UserShell` runs README blocks as typed (shell commands with bash, a block
+of Python as a script given to `python`) from a folder that looks like a fresh clone (samples/,
+scripts/, benchmarks/, the Makefile and .venv linked in, ../shared beside it), with the project's
+virtual environment first on PATH."""
 
 from __future__ import annotations
 
@@ -83,6 +84,8 @@ class UserShell:
         for old, new in replace.items():
             assert old in text, f"README block {block.name!r} no longer holds {old!r}: update its test"
             text = text.replace(old, new)
+        if block.is_python:
+            return PRELUDE + f"python - <<'README_PYTHON'\n{text}README_PYTHON\n"
         lines = []
         for line in re.sub(r"\\\n\s*", "", text).splitlines():
             lines.append(line)

@@ -24,6 +24,12 @@ class Block:
     text: str
 
     @property
+    def is_python(self) -> bool:
+        """A block of Python (run as a script) rather than shell commands."""
+        first = next((line for line in self.text.splitlines() if line.strip()), "")
+        return first.startswith(("from ", "import "))
+
+    @property
     def commands(self) -> list[str]:
         """The block's lines without blank lines and whole-line comments, continuations joined."""
         joined = re.sub(r"\\\n\s*", "", self.text)
