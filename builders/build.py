@@ -11,15 +11,17 @@ from typing import Any
 import polars as pl
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from builders.cards import front_matter, render_card
+from builders.card_context import card_context
+from builders.cards import CardLicence, card_data, check_card, render_card
+from builders.counts import count_revision
 from builders.layout import DEFAULT_ROWS_PER_SHARD, write_build_summary, write_card, write_shards
 from builders.length_sampling import DEFAULT_BINS
+from builders.provenance import folder_digest, public_input, public_name, public_params
 from builders.reference import Reference, load_reference
 from builders.report import HISTOGRAM_FILE, length_histogram
 from builders.revisions import REVISIONS, BuildInputs, MainRule, Revision, assemble_revisions, load_inputs
 from curation import __version__
 from curation.judge.result import FAILED, SCORED
-from curation.schema import ROW_ID
 
 
 @dataclass
@@ -36,12 +38,20 @@ class BuildOptions:
     rows_per_shard: int = DEFAULT_ROWS_PER_SHARD
     card_repo_id: str | None = None
     license: str = "other"
+    license_name: str | None = None
+    license_link: str | None = None
+    copyright: str | None = None
+    source: str | None = None
     pretty_name: str = "Aesthetic poems"
     clean_dir: Path | None = None
 
     def params(self) -> dict[str, Any]:
-        return {name: str(value) if isinstance(value, Path | MainRule) else value
-                for name, value in asdict(self).items()}
+        """The options as build.json records them: local paths by their names only."""
+        return public_params({name: str(value) if isinstance(value, Path | MainRule) else value
+                              for name, value in asdict(self).items()})
+
+    def licence(self) -> CardLicence:
+        return CardLicence(self.license, self.license_name, self.license_link, self.copyright).resolved()
 
 
 @dataclass
@@ -54,7 +64,7 @@ class BuildResult:
 
 def build_poems(input_dir: Path, out: Path, options: BuildOptions, *, progress: bool = True) -> BuildResult:
     """Build large, main, aligned_5 and aligned_s from a clean or score folder into `out`."""
-    out = Path(out)
+    out, licence = Path(out), options.licence()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), disable=not progress) as bar:
         task = bar.add_task("reading the poems", total=3 + 3 * len(REVISIONS))
@@ -67,98 +77,78 @@ def build_poems(input_dir: Path, out: Path, options: BuildOptions, *, progress: 
                                        main_rule=options.main_rule, main_size=options.main_size,
                                        aligned_from=options.aligned_from)
         bar.advance(task)
-        summary = build_summary(input_dir, inputs, reference, revisions, options)
+        summary = build_summary(Path(input_dir), inputs, reference, revisions, options)
         for name, revision in revisions.items():
-            revision_dir = out / name
-            shutil.rmtree(revision_dir, ignore_errors=True)
             bar.update(task, description=f"writing {name}")
-            files = write_shards(revision.frame, revision_dir, options.rows_per_shard)
-            bar.advance(task)
-            if revision.alignment:
-                alignment = revision.alignment
-                length_histogram(alignment.reference_lengths, alignment.sample_lengths,
-                                 revision_dir / HISTOGRAM_FILE, title=f"{name}: words per text",
-                                 edges=alignment.bins.edges)
-                files.append(revision_dir / HISTOGRAM_FILE)
-            bar.advance(task)
-            context = card_context(revision, revisions, inputs, reference, summary, options, revision_dir)
-            files.append(write_card(render_card(context), revision_dir))
-            summary["revisions"][name]["files"] = [str(f.relative_to(revision_dir)) for f in files]
-            bar.advance(task)
+            files = write_revision(revision, out / name, summary, options, licence)
+            summary["revisions"][name]["files"] = [str(f.relative_to(out / name)) for f in files]
+            bar.advance(task, 3)
         write_build_summary(out, summary)
     return BuildResult(out, revisions, reference, summary)
+
+
+def write_revision(revision: Revision, revision_dir: Path, summary: dict[str, Any], options: BuildOptions,
+                   licence: CardLicence) -> list[Path]:
+    """The revision's Parquet shards, its histogram (aligned revisions) and its checked card."""
+    shutil.rmtree(revision_dir, ignore_errors=True)
+    files = write_shards(revision.frame, revision_dir, options.rows_per_shard)
+    if revision.alignment:
+        alignment = revision.alignment
+        files.append(length_histogram(alignment.reference_lengths, alignment.sample_lengths,
+                                      revision_dir / HISTOGRAM_FILE, title=f"{revision.name}: words per text",
+                                      edges=alignment.bins.edges))
+    table = revision.frame.to_arrow()
+    meta = card_data(schema=table.schema, rows=table.num_rows, num_bytes=table.nbytes,
+                     download_size=sum(f.stat().st_size for f in files if f.suffix == ".parquet"),
+                     pretty_name=options.pretty_name, licence=licence, scored=summary["judge"] is not None,
+                     tags=["poetry", "aesthetics", "llm-as-a-judge"])
+    card = render_card(card_context(revision, summary, licence, source=options.source) | {"meta": meta})
+    check_card(card, revision.frame.height)
+    files.append(write_card(card, revision_dir))
+    return files
 
 
 def judge_facts(inputs: BuildInputs, large: pl.DataFrame) -> dict[str, Any] | None:
     if inputs.scored is None or "judge_status" not in large.columns:
         return None
     summary = inputs.judge_summary or {}
-    status = large["judge_status"]
+    status = large["judge_status"].cast(pl.Utf8)
     return {"model": ", ".join(sorted(large["judge_model"].drop_nulls().unique().to_list())) or "unknown",
             "prompt_sha": ", ".join(sorted(large["judge_prompt_sha"].drop_nulls().unique().to_list())),
-            "backend": summary.get("backend", "unknown"), "template": summary.get("template", "unknown"),
+            "backend": summary.get("backend", "unknown"),
+            "template": public_name(summary.get("template", "unknown")),
             "scored": int((status == SCORED).sum()), "failed": int((status == FAILED).sum()),
             "unscored": int(status.is_null().sum())}
 
 
+def public_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The clean run's manifest with its inputs and parameters named, not located."""
+    return {**manifest, "params": public_params(manifest.get("params", {})),
+            "inputs": [public_input(source) for source in manifest.get("inputs", [])]}
+
+
 def build_summary(input_dir: Path, inputs: BuildInputs, reference: Reference, revisions: dict[str, Revision],
                   options: BuildOptions) -> dict[str, Any]:
-    """What `OUT/build.json` records: inputs, parameters, reference, judge, and per revision its figures."""
+    """What `OUT/build.json` records: inputs (by name and content hash), parameters, reference, judge,
+    and per revision its counts and figures."""
     per_revision = {}
     for name, revision in revisions.items():
-        entry = {"rows": revision.frame.height, "unique_rows": revision.frame[ROW_ID].n_unique(),
+        entry = {"rows": revision.frame.height, "counts": count_revision(revision.frame).as_dict(),
                  "mean_words": round(float(revision.frame["length_words"].mean() or 0.0), 3),
                  "description": revision.description, "params": revision.params}
         if revision.alignment:
             entry |= revision.alignment.report.as_dict()
             entry["bin_counts"] = revision.alignment.sample.counts.tolist()
         per_revision[name] = entry
+    scored_input = inputs.scored is not None
     return {"tool": "aesthetic-curation", "version": __version__, "command": "poems build",
-            "created_at": time.time(), "input": str(input_dir), "clean_dir": str(inputs.clean_dir),
+            "created_at": time.time(),
+            "input": {"kind": "poems score" if scored_input else "poems clean",
+                      **folder_digest(input_dir, ["scored/*.parquet" if scored_input else "kept/*.parquet"])},
+            "clean": {"kind": "poems clean", **folder_digest(inputs.clean_dir, ["kept/*.parquet"])},
             "params": options.params(), "reference": reference.as_dict(),
             "bin_edges": next(r.alignment.bins.edges.tolist() for r in revisions.values() if r.alignment),
             "reference_bin_counts": next(r.alignment.bins.reference_counts.tolist()
                                          for r in revisions.values() if r.alignment),
-            "judge": judge_facts(inputs, revisions["large"].frame), "clean_manifest": inputs.manifest,
-            "revisions": per_revision}
-
-
-def alignment_context(revision: Revision) -> dict[str, Any] | None:
-    alignment = revision.alignment
-    if alignment is None:
-        return None
-    bins, sample = alignment.bins, alignment.sample
-    drawn_total = max(int(sample.counts.sum()), 1)
-    rows = [{"index": k, "words": bins.interval(k), "reference": int(bins.reference_counts[k]),
-             "reference_share": bins.reference_counts[k] / bins.reference_total,
-             "available": int(sample.available[k]), "drawn": int(sample.counts[k]),
-             "drawn_share": sample.counts[k] / drawn_total} for k in range(bins.size)]
-    return {**alignment.report.as_dict(), "bins": rows, "histogram": HISTOGRAM_FILE}
-
-
-def card_context(revision: Revision, revisions: dict[str, Revision], inputs: BuildInputs,
-                 reference: Reference, summary: dict[str, Any], options: BuildOptions,
-                 revision_dir: Path) -> dict[str, Any]:
-    """Everything the card template reads for one revision."""
-    manifest = inputs.manifest
-    frame = revision.frame
-    return {
-        "meta": front_matter(rows=frame.height, pretty_name=options.pretty_name, license_id=options.license,
-                             language=["en"], task_categories=["text-classification"],
-                             tags=["poetry", "aesthetics", "llm-as-a-judge"]),
-        "revision": {"name": revision.name, "description": revision.description, "rows": frame.height,
-                     "unique_rows": frame[ROW_ID].n_unique(), "params": revision.params,
-                     "columns": [{"name": c, "dtype": str(t)} for c, t in frame.schema.items()]},
-        "revisions": [{"name": r.name, "rows": r.frame.height, "description": r.description}
-                      for r in revisions.values()],
-        "clean": {"command": manifest.get("command", "poems clean"), "rows_in": manifest.get("rows_in", 0),
-                  "rows_kept": manifest.get("rows_kept", 0), "balanced": manifest.get("balanced", False),
-                  "stages": manifest.get("stages", []), "params": manifest.get("params", {}),
-                  "inputs": manifest.get("inputs", [])},
-        "judge": summary["judge"],
-        "build": {**{k: v for k, v in options.params().items() if k not in ("clean_dir",)},
-                  "input": summary["input"]},
-        "reference": reference.as_dict(),
-        "alignment": alignment_context(revision),
-        "load": {"repo_id": options.card_repo_id, "local_path": str(revision_dir)},
-    }
+            "judge": judge_facts(inputs, revisions["large"].frame),
+            "clean_manifest": public_manifest(inputs.manifest), "revisions": per_revision}

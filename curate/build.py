@@ -48,8 +48,20 @@ def build(
     aligned_from: AlignedFrom = typer.Option(AlignedFrom.main, help="Revision the aligned samples draw from"),
     clean: Path | None = typer.Option(None, help="The `poems clean` folder behind a score folder (default: "
                                                  "found from judge_summary.json)"),
-    card_repo_id: str | None = typer.Option(None, help="ORG/NAME shown in the cards' load snippets"),
-    license_id: str = typer.Option("other", "--license", help="Licence id for the cards' metadata"),
+    card_repo_id: str | None = typer.Option(None, help="ORG/NAME shown in the cards' load snippets and "
+                                            "citation (default: an ORG/NAME placeholder)"),
+    license_id: str = typer.Option("other", "--license", help="Hub licence id for the cards' metadata (e.g. "
+                                   "cc-by-4.0, or other with --license-name/--license-link)"),
+    license_name: str | None = typer.Option(None, help="Id of an `other` licence, e.g. public-domain "
+                                            "(default: authors-copyright)"),
+    license_link: str | None = typer.Option(None, help="URL or repository file of an `other` licence "
+                                            "(default: README.md, the card itself)"),
+    copyright_statement: str | None = typer.Option(None, "--copyright", help="Who owns the poems, for the "
+                                                   "cards' licence section (default: each poem remains its "
+                                                   "author's copyright)"),
+    source: str | None = typer.Option(None, help="Where the poems come from, one Markdown sentence for the "
+                                      "cards (default: only the input's name and hash)"),
+    pretty_name: str = typer.Option("Aesthetic poems", help="Dataset name in the cards"),
     rows_per_shard: int = typer.Option(50_000, min=1, help="Rows per Parquet shard"),
     progress: bool = typer.Option(True, help="Show a progress bar"),
     as_json: bool = typer.Option(False, "--json", help="Print build.json's revision summary as JSON"),
@@ -62,7 +74,9 @@ def build(
                            reference_revision=reference_revision, reference_split=reference_split, bins=bins,
                            seed=seed, main_rule=MainRule(main_rule.value), main_size=main_size,
                            aligned_from=aligned_from.value, rows_per_shard=rows_per_shard,
-                           card_repo_id=card_repo_id, license=license_id, clean_dir=clean)
+                           card_repo_id=card_repo_id, license=license_id, license_name=license_name,
+                           license_link=license_link, copyright=copyright_statement, source=source,
+                           pretty_name=pretty_name, clean_dir=clean)
     result = build_poems(input_path, out, options, progress=progress and not as_json)
     if as_json:
         typer.echo(json.dumps(result.summary["revisions"], indent=2))
@@ -71,19 +85,20 @@ def build(
 
 
 def revisions_table(summary: dict, out: Path) -> Table:
-    """One row per revision: rows, distinct poems, mean words, KS vs the reference, shards."""
+    """One row per revision: rows, distinct poems and texts, mean words, KS vs the reference, shards."""
     reference = summary["reference"]
     table = Table(title=f"poems build -> {out}", caption=f"reference {reference['source']} "
                   f"({reference['texts']:,} texts, mean {reference['mean_words']} words); "
                   f"seed {summary['params']['seed']}")
-    for column in ("revision", "rows", "distinct", "mean words", "KS", "KS p", "shards"):
+    for column in ("revision", "rows", "poems", "texts", "mean words", "KS", "KS p", "shards"):
         table.add_column(column, justify="left" if column == "revision" else "right")
     for name, entry in summary["revisions"].items():
         ks = f"{entry['ks_statistic']:.4f}" if "ks_statistic" in entry else "-"
         pvalue = f"{entry['ks_pvalue']:.3g}" if "ks_pvalue" in entry else "-"
         shards = sum(f.startswith("data/") for f in entry.get("files", []))
-        table.add_row(name, f"{entry['rows']:,}", f"{entry['unique_rows']:,}", f"{entry['mean_words']:.1f}",
-                      ks, pvalue, str(shards))
+        counts = entry["counts"]
+        table.add_row(name, f"{entry['rows']:,}", f"{counts['distinct_poems']:,}",
+                      f"{counts['distinct_texts']:,}", f"{entry['mean_words']:.1f}", ks, pvalue, str(shards))
     return table
 
 

@@ -1,5 +1,6 @@
 """The README metadata checks behind the local Hub's `/api/validate-yaml`: the YAML front matter must parse
-to a mapping, list-like fields must hold strings, and a dataset's `configs` must be well formed."""
+to a mapping, list-like fields must hold strings, `license_name`/`license_link` must be strings (the name an
+id such as `my-license-1.0`), and a dataset's `configs` and `dataset_info` must be well formed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import yaml
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
 LIST_FIELDS = ("license", "language", "tags", "task_categories", "task_ids", "size_categories", "pretty_name")
+LICENSE_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
 
 def card_errors(content: str) -> tuple[list[str], list[str]]:
@@ -27,7 +29,8 @@ def card_errors(content: str) -> tuple[list[str], list[str]]:
         return ["README.md metadata must be a YAML mapping"], []
     errors = [f'"{key}" must be a string or a list of strings' for key in LIST_FIELDS
               if key in metadata and not _strings(metadata[key])]
-    return errors + config_errors(metadata.get("configs")), []
+    errors += licence_errors(metadata) + config_errors(metadata.get("configs"))
+    return errors + dataset_info_errors(metadata.get("dataset_info")), []
 
 
 def _strings(value: object) -> bool:
@@ -74,3 +77,43 @@ def data_files_errors(data_files: object, where: str) -> list[str]:
         if not _strings(item.get("path")) or not item.get("path"):
             errors.append(f'"{where}[{j}].path" must be a path pattern or a list of them')
     return errors
+
+
+def licence_errors(metadata: dict) -> list[str]:
+    """`license_name` is an id (lower case, digits, '-', '.'); `license_link` a file name or URL."""
+    errors = [f'"{key}" must be a string' for key in ("license_name", "license_link")
+              if key in metadata and not isinstance(metadata[key], str)]
+    name = metadata.get("license_name")
+    if isinstance(name, str) and not LICENSE_NAME.match(name):
+        errors.append('"license_name" must be lower case letters, digits, "-" and "."')
+    return errors
+
+
+def dataset_info_errors(info: object) -> list[str]:
+    """Errors in `dataset_info`: one mapping (or a list, one per config) of `features` and `splits`, each
+    split with a name and whole-number sizes."""
+    if info is None:
+        return []
+    infos = info if isinstance(info, list) else [info]
+    if not all(isinstance(item, dict) for item in infos):
+        return ['"dataset_info" must be a mapping or a list of mappings']
+    errors = []
+    for i, item in enumerate(infos):
+        features = item.get("features", [])
+        if not isinstance(features, list) or not all(isinstance(f, dict) and isinstance(f.get("name"), str)
+                                                      for f in features):
+            errors.append(f'"dataset_info[{i}].features" must be a list of mappings with a "name"')
+        splits = item.get("splits", [])
+        if not isinstance(splits, list):
+            errors.append(f'"dataset_info[{i}].splits" must be a list')
+            continue
+        errors += [f'"dataset_info[{i}].splits[{j}]" must have a name and whole-number sizes'
+                   for j, split in enumerate(splits) if not _split_ok(split)]
+    return errors
+
+
+def _split_ok(split: object) -> bool:
+    if not isinstance(split, dict) or not isinstance(split.get("name"), str):
+        return False
+    sizes = [split.get(key, 0) for key in ("num_examples", "num_bytes")]
+    return all(isinstance(size, int) and not isinstance(size, bool) and size >= 0 for size in sizes)

@@ -1,9 +1,11 @@
 import json
 import re
+from pathlib import Path
 
 import polars as pl
 import pytest
 from typer.testing import CliRunner
+from typer.testing import Result as CliResult
 
 from builders.build import BuildOptions, build_poems
 from builders.length_sampling import EmptyBinError
@@ -61,7 +63,7 @@ def test_aligned_revisions_match_the_reference(built):
     size, reference = aligned_s["rows"], summary["reference_bin_counts"]
     for drawn, wanted in zip(aligned_s["bin_counts"], reference, strict=True):
         assert abs(drawn / size - wanted / sum(reference)) < 1 / size
-    assert aligned_s["unique_rows"] == size
+    assert aligned_s["counts"]["distinct_poems"] == size
     assert set(revision_frame(out, "aligned_s")["length_bin"].unique()) == set(range(20))
 
 
@@ -84,19 +86,39 @@ def test_each_revision_loads_with_datasets(built, tmp_path):
         assert loaded["row_id"] == revision_frame(out, name)["row_id"].to_list(), name
 
 
-def test_clean_only_input_needs_main_rule_all(cleaned, reference_csv, tmp_path):
-    command = ["build", str(cleaned), "--reference", str(reference_csv), "--out", str(tmp_path),
+@pytest.fixture(scope="module")
+def clean_only_build(cleaned, reference_csv, tmp_path_factory) -> tuple[Path, CliResult, CliResult]:
+    """`poems build` of the clean output, refused without --main-rule all, then built with it into the
+    relative folder `build_norepo` without --card-repo-id: (working folder, refused, accepted)."""
+    cwd = tmp_path_factory.mktemp("clean-only")
+    command = ["build", str(cleaned), "--reference", str(reference_csv), "--out", "build_norepo",
                "--no-progress"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(cwd)
+        refused = CliRunner().invoke(app, command)
+        accepted = CliRunner().invoke(app, [*command, "--main-rule", "all", "--json"])
+    return cwd, refused, accepted
 
-    refused = CliRunner().invoke(app, command)
-    accepted = CliRunner().invoke(app, [*command, "--main-rule", "all", "--json"])
+
+def test_clean_only_input_needs_main_rule_all(clean_only_build, cleaned):
+    cwd, refused, accepted = clean_only_build
 
     assert isinstance(refused.exception, CurationError) and "--main-rule all" in str(refused.exception)
     assert accepted.exit_code == 0, accepted.output
     revisions = json.loads(accepted.stdout)
     assert revisions["main"]["rows"] == revisions["large"]["rows"] == read_shards(cleaned / "kept").height
     assert revisions["aligned_5"]["ks_statistic"] <= 0.05
-    assert "aesthetic_score" not in revision_frame(tmp_path, "large").columns
+    assert "aesthetic_score" not in revision_frame(cwd / "build_norepo", "large").columns
+
+
+def test_without_a_repo_id_the_cards_show_a_placeholder_not_the_build_folder(clean_only_build):
+    cwd, _, _ = clean_only_build
+
+    for name in REVISIONS:
+        card = (cwd / "build_norepo" / name / "README.md").read_text()
+        assert "build_norepo" not in card, name
+        assert f'datasets.load_dataset("ORG/NAME", revision="{name}", split="train")' in card
+        assert "replace `ORG/NAME` with the repository" in card
 
 
 def test_a_small_main_leaves_a_length_bin_empty_and_the_error_names_it(cleaned, reference_csv, tmp_path):
@@ -130,3 +152,30 @@ def test_publish_needs_a_build_folder(tmp_path):
     result = CliRunner().invoke(app, ["publish", str(tmp_path), "--repo", "org/poems", "--no-progress"])
 
     assert isinstance(result.exception, CurationError) and "build.json not found" in str(result.exception)
+
+
+def test_a_public_domain_build_says_so_in_its_cards(cleaned, reference_csv, tmp_path):
+    link = "https://creativecommons.org/publicdomain/mark/1.0/"
+    result = CliRunner().invoke(app, [
+        "build", str(cleaned), "--reference", str(reference_csv), "--reference-column", "poem",
+        "--out", str(tmp_path), "--main-rule", "all", "--license", "other", "--license-name", "public-domain",
+        "--license-link", link, "--copyright", "The poems are in the public domain.",
+        "--source", "a public-domain sample", "--no-progress"])
+
+    assert result.exit_code == 0, result.output
+    for name in REVISIONS:
+        card = (tmp_path / name / "README.md").read_text()
+        assert f"license_name: public-domain\nlicense_link: {link}\n" in card
+        assert "The poems are in the public domain." in card and "Source: a public-domain sample." in card
+        assert "Each poem remains the copyright" not in card
+    reference = json.loads((tmp_path / "build.json").read_text())["reference"]
+    assert (reference["column"], reference["source"]) == ("poem", "poems_results.csv")  # beside `text`
+
+
+def test_licence_options_that_contradict_each_other_are_one_clear_error(cleaned, reference_csv, tmp_path):
+    result = CliRunner().invoke(app, ["build", str(cleaned), "--reference", str(reference_csv), "--out",
+                                      str(tmp_path), "--main-rule", "all", "--license", "cc-by-4.0",
+                                      "--license-name", "mine", "--no-progress"])
+
+    assert isinstance(result.exception, CurationError) and "--license other" in str(result.exception)
+    assert not (tmp_path / "main").exists()

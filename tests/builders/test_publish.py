@@ -9,9 +9,12 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from builders.publish import PublishError, publish_revisions
@@ -207,3 +210,58 @@ def test_a_build_folder_without_revisions_is_an_error(tmp_path: Path):
     (tmp_path / "empty" / "main" / "data").mkdir(parents=True)
     with pytest.raises(PublishError, match="no revisions to publish"):
         publish_revisions(tmp_path / "empty", REPO_ID, endpoint="http://127.0.0.1:9", progress=False)
+
+
+VALIDATE = """
+import sys
+from pathlib import Path
+from huggingface_hub import DatasetCard
+
+build = Path(sys.argv[1])
+for card in sorted(build.glob("*/README.md")):
+    DatasetCard.load(card, ignore_metadata_errors=False).validate(repo_type="dataset")
+    print("VALID", card.parent.name)
+bad = DatasetCard.load(build / "main" / "README.md")
+bad.data.license_name = "Authors Copyright"
+try:
+    bad.validate(repo_type="dataset")
+except ValueError as error:
+    print("REFUSED", " ".join(str(error).split()))
+"""
+
+
+def test_every_built_card_passes_the_hubs_validation(built, hub: LocalHub, tmp_path: Path):
+    out, _ = built
+
+    result = run_clients(VALIDATE, hub, tmp_path, str(out))
+
+    assert result.stdout.count("VALID ") == len(REVISIONS)
+    assert hub.requests.count(("POST", "/api/validate-yaml")) == len(REVISIONS) + 1
+    refused = next(line for line in result.stdout.splitlines() if line.startswith("REFUSED"))
+    assert "license_name" in refused and "must be lower case" in refused
+
+
+def machine_paths(name: str, payload: bytes, roots: set[str]) -> list[str]:
+    """`name: root` for each root that the file's text (for Parquet: any string value) contains."""
+    if name.endswith(".parquet"):
+        table = pq.read_table(pa.BufferReader(payload))
+        texts = [value for column in table.columns if pa.types.is_string(column.type)
+                 or pa.types.is_large_string(column.type) for value in column.to_pylist() if value]
+    else:
+        texts = [payload.decode("utf-8", errors="replace")]
+    return sorted({f"{name}: {root}" for root in roots for text in texts if root in text})
+
+
+def test_nothing_built_or_published_holds_a_local_path(built, shared_data, hub: LocalHub, tmp_path: Path,
+                                                        tmp_path_factory):
+    out, _ = built
+    run_clients(PUBLISH, hub, tmp_path, TOKEN, str(out))
+
+    roots = {"/tmp/", "/work/", f"{Path.home()}/", f"{tempfile.gettempdir()}/",
+             str(tmp_path_factory.getbasetemp()), str(shared_data), str(REPO)}
+    built_files = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    published = {f"{revision}:{name}": payload for revision in REVISIONS
+                 for name, payload in hub.files(REPO_ID, revision).items()}
+    assert "build.json" in built_files and len(published) > len(REVISIONS) * 3
+    for name, payload in (built_files | published).items():
+        assert machine_paths(name, payload, roots) == [], name

@@ -44,12 +44,44 @@ def test_a_list_column_like_minhuh_prh_counts_its_first_caption(tmp_path):
     assert reference.lengths.tolist() == [7, 3]
 
 
+def test_a_saved_dataset_column_beside_a_text_column(tmp_path):
+    import datasets
+
+    datasets.Dataset.from_dict({"text": ["one two", "three"], "caption": ["a b c", None]}).save_to_disk(
+        str(tmp_path / "saved"))
+
+    reference = load_reference(tmp_path / "saved", "caption")
+
+    assert reference.lengths.tolist() == [3] and reference.skipped == 1
+    assert reference.source == "saved" and len(reference.description["sha256"]) == 64
+
+
 def test_a_hub_id_with_a_revision_is_read_through_datasets(tmp_path):
     from builders.reference import open_reference
     from curation.readers import HuggingFaceReader
 
-    reader = open_reference("minhuh/prh", "text", revision="wit_1024")
+    reader = open_reference("minhuh/prh", revision="wit_1024")
 
     assert isinstance(reader, HuggingFaceReader)
     assert reader.describe() == {"path": "minhuh/prh", "kind": "huggingface", "split": "train",
                                  "revision": "wit_1024"}
+
+
+def test_a_column_beside_a_text_column_is_read_as_is(reference_csv):
+    reference = load_reference(reference_csv, "poem")  # poems_results.csv has `text` and `poem`
+
+    expected = pl.read_csv(reference_csv)["poem"].str.count_matches(r"\S+")
+    assert reference.lengths.tolist() == expected.to_list()
+    assert reference.as_dict()["source"] == "poems_results.csv"
+    described = reference.as_dict()["input"]
+    assert described["name"] == "poems_results.csv" and "path" not in described
+
+
+def test_a_url_or_hub_id_is_recorded_as_given_and_a_local_file_by_name(tmp_path):
+    from builders.provenance import public_name
+
+    (tmp_path / "refs.csv").write_text("text\na b\n")
+
+    assert public_name(tmp_path / "refs.csv") == "refs.csv"
+    assert public_name("minhuh/prh") == "minhuh/prh"
+    assert public_name("s3://key:secret@bucket/refs/*.parquet") == "s3://bucket/refs/*.parquet"
