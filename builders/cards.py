@@ -95,6 +95,7 @@ def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
                              autoescape=False)
     env.filters["thousands"] = lambda value: f"{value:,}"
+    env.filters["files"] = lambda count: f"{count:,} file{'' if count == 1 else 's'}"
     env.filters["yaml"] = as_yaml
     return env
 
