@@ -32,6 +32,29 @@ configs:
 # A card
 """
 
+DATASET_INFO = """dataset_info:
+  features:
+  - name: text
+    dtype: string
+  splits:
+  - name: train
+    num_bytes: 70
+    num_examples: 7
+"""
+
+
+def with_metadata(extra: str) -> str:
+    """GOOD_CARD with more YAML metadata lines at the end of its front matter."""
+    return GOOD_CARD.replace("---\n# A card", extra.rstrip("\n") + "\n---\n# A card")
+
+
+def test_a_card_with_licence_fields_and_dataset_info_validates(client: httpx.Client):
+    card = with_metadata("license_name: public-domain\nlicense_link: LICENSE\n" + DATASET_INFO)
+
+    response = client.post("/api/validate-yaml", json={"content": card, "repoType": "dataset"})
+
+    assert response.status_code == 200, response.text
+
 
 @pytest.fixture
 def hub(tmp_path: Path):
@@ -81,6 +104,10 @@ def test_a_well_formed_dataset_card_validates(client: httpx.Client):
     (GOOD_CARD.replace("split: train", "split: train set"), "configs[0].data_files[0].split"),
     (GOOD_CARD.replace("default: true", "default: yes please"), "configs[0].default"),
     ("---\n- just\n- a list\n---\n", "must be a YAML mapping"),
+    (with_metadata("license_name: Public Domain"), '"license_name" must be'),
+    (with_metadata("license_link: [a, b]"), '"license_link" must be a string'),
+    (with_metadata(DATASET_INFO.replace("7", "seven")), "dataset_info[0].splits[0]"),
+    (with_metadata("dataset_info:\n  features: text\n"), "dataset_info[0].features"),
 ])
 def test_a_malformed_card_is_rejected_with_the_reason(client: httpx.Client, broken: str, message: str):
     response = client.post("/api/validate-yaml", json={"content": broken, "repoType": "dataset"})
