@@ -32,6 +32,13 @@ REFERENCE = REPO / "samples" / "reference" / "psalms-kjv.jsonl"
 REPO_ID = "demo/poems"
 REVISIONS = ("main", "large", "aligned_5", "aligned_s")
 DEMO_TOKEN = "hf_localDemoToken"  # the local server accepts any token; never a real one
+PUBLIC_DOMAIN = ["--license", "other", "--license-name", "public-domain",
+                 "--license-link", "https://creativecommons.org/publicdomain/mark/1.0/",
+                 "--copyright", "The poems and the reference Psalms are in the public domain (the poets died "
+                 "before 1925; the King James Version dates from 1611).",
+                 "--source", "386 public-domain poems from the Kaggle poems-by-form corpus and six written "
+                 "out for the demo (samples/poems in the aesthetic-curation repository)",
+                 "--pretty-name", "Public-domain poems (aesthetic-curation demo)"]
 console = Console()
 
 
@@ -113,7 +120,7 @@ def main() -> None:
     curate("poems", "clean", str(POEMS), "--out", str(out / "clean"))
     build_input = score_or_explain(out / "clean", out, args.judge_url, args.judge_model)
     curate("poems", "build", *build_input, "--reference", str(REFERENCE), "--out", str(out / "build"),
-           "--card-repo-id", REPO_ID, "--no-progress")
+           "--card-repo-id", REPO_ID, *PUBLIC_DOMAIN, "--no-progress")
     loaded = publish_and_load(out / "build", out)
     report(loaded, out / "build", "a local Hub server, stopped again", time.monotonic() - started)
 

@@ -26,4 +26,5 @@ def test_make_demo_loads_the_four_revisions_back_from_a_local_hub(user: UserShel
     for revision in REVISIONS:
         card = (out / "build" / revision / "README.md").read_text(encoding="utf-8")
         assert str(user.root) not in card
+        assert "license_name: public-domain" in card
     assert (out / "hub").is_dir()
