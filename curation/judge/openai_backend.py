@@ -3,9 +3,12 @@
 Requests run concurrently: `concurrency` workers sharing one aiohttp session whose keep-alive pool
 holds as many connections.
 Transient failures (timeouts, connection errors, 408/429/5xx) are retried by tenacity with exponential
-back-off and jitter, or after the server's `Retry-After` when it sends one. A malformed reply is
-re-asked at most `max_reasks` times in the same conversation. Authentication and unknown-endpoint
-errors (401/403/404) stop the run with one clear error. The API key only ever goes into the
+back-off and jitter, or after the server's `Retry-After` when it sends one. When
+`max_connection_failures` requests in a row, or every request for `unreachable_window` seconds, get
+no response at all (closed port, DNS failure, resets, timeouts), the run stops with a
+`JudgeUnreachableError` (see `curation.judge.breaker`). A malformed reply is re-asked at most
+`max_reasks` times in the same conversation. Authentication and unknown-endpoint errors
+(401/403/404) stop the run with one clear error. The API key only ever goes into the
 `Authorization` header: it is never logged, repr'd or written out.
 
 The client is aiohttp (C-accelerated HTTP parsing): per request it costs about 0.4 ms of CPU against
@@ -27,6 +30,7 @@ import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from curation.errors import CurationError
+from curation.judge import breaker
 from curation.judge.parse import parse_reply
 from curation.judge.result import Judgement, JudgeRequest, ResultCallback
 
@@ -63,6 +67,9 @@ class OpenAIConfig:
     api_key: str | None = field(default=None, repr=False)
     concurrency: int = 32
     timeout: float = 60.0
+    connect_timeout: float = 10.0
+    max_connection_failures: int = breaker.DEFAULT_MAX_CONNECTION_FAILURES
+    unreachable_window: float = breaker.DEFAULT_UNREACHABLE_WINDOW
     max_retries: int = 5
     max_reasks: int = 2
     backoff_initial: float = 1.0
@@ -84,6 +91,9 @@ class OpenAIConfig:
             raise CurationError(f"judge base URL must start with http:// or https://, got {self.base_url!r}")
         if self.concurrency < 1:
             raise CurationError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.max_connection_failures < 0:
+            raise CurationError(f"max_connection_failures must be 0 (never stop) or more, "
+                                f"got {self.max_connection_failures}")
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -118,13 +128,20 @@ class OpenAIJudge:
         self.config = config
         self.model = config.model
         self._url = config.base_url.rstrip("/") + "/chat/completions"
+        self._breaker = self._new_breaker()
+
+    def _new_breaker(self) -> breaker.ConnectionBreaker:
+        return breaker.ConnectionBreaker(self.config.base_url, self.config.max_connection_failures,
+                                 self.config.unreachable_window)
 
     def judge(self, requests: Iterable[JudgeRequest], on_result: ResultCallback) -> None:
+        self._breaker = self._new_breaker()
         asyncio.run(self._judge_all(iter(requests), on_result))
 
     async def _judge_all(self, requests: Iterator[JudgeRequest], on_result: ResultCallback) -> None:
         connector = aiohttp.TCPConnector(limit=self.config.concurrency)
-        timeout = aiohttp.ClientTimeout(total=self.config.timeout)
+        timeout = aiohttp.ClientTimeout(total=self.config.timeout,
+                                        sock_connect=min(self.config.connect_timeout, self.config.timeout))
         try:
             async with (aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
                         asyncio.TaskGroup() as group):
@@ -186,9 +203,12 @@ class OpenAIJudge:
                 content = await response.read()
         except TimeoutError:
             log.debug("request timed out after %.1fs", config.timeout)
+            self._breaker.no_response(f"no reply within {config.timeout:g} s")
             raise TransientError("timeout") from None
         except aiohttp.ClientError as error:
+            self._breaker.no_response(f"{type(error).__name__}: {error}")
             raise TransientError(f"connection_error: {type(error).__name__}") from None
+        self._breaker.responded()
         return self._reply_text(response.status, response.headers.get("retry-after"), content)
 
     def _reply_text(self, status: int, retry_after: str | None, content: bytes) -> str:

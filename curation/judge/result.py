@@ -12,6 +12,15 @@ from curation.judge.parse import ParsedReply, parse_reply
 
 SCORED = "scored"
 FAILED = "failed"
+TRANSIENT_HTTP = {"http_408", "http_429"}
+
+
+def is_transient(reason: str | None) -> bool:
+    """A failure worth retrying by default on a re-run: timeouts, connection errors, 408, 429 and 5xx."""
+    if not reason:
+        return False
+    return (reason == "timeout" or reason.startswith("connection_error") or reason in TRANSIENT_HTTP
+            or (reason.startswith("http_5") and len(reason) == 8))
 
 
 def judge_key(poem: str, prompt_sha: str, model: str) -> str:

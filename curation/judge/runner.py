@@ -1,7 +1,8 @@
 """Score a frame of poems with a judge, resuming from the on-disk store, and join the results back.
 
-Only keys missing from the store (and, with `retry_failed`, keys whose last judgement failed) are
-sent to the judge; identical poems share one key and one request. Every result is appended to the
+Only keys missing from the store, keys whose last judgement failed for a transient reason (timeout,
+connection error, 408, 429, 5xx) and, with `retry_failed`, keys whose last judgement failed for any
+reason are sent to the judge; identical poems share one key and one request. Every result is appended to the
 store the moment it arrives, so a crash loses at most the requests in flight.
 """
 
@@ -16,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from curation.errors import InputError
 from curation.judge.prompt import PromptTemplate
-from curation.judge.result import FAILED, Judge, Judgement, JudgeRequest, judge_key
+from curation.judge.result import FAILED, Judge, Judgement, JudgeRequest, is_transient, judge_key
 from curation.judge.store import JudgeStore
 
 OUTPUT_COLUMNS = ("aesthetic_score", "aesthetic_rationale", "judge_model", "judge_prompt_sha", "judge_status",
@@ -29,20 +30,32 @@ class ScoreRun:
     frame: pl.DataFrame
     requested: int = 0
     reused: int = 0
+    retried: int = 0
     failures: Counter = field(default_factory=Counter)
 
     def summary(self) -> dict:
         status = self.frame["judge_status"].value_counts()
         by_status = dict(zip(status["judge_status"].to_list(), status["count"].to_list(), strict=True))
-        return {"poems": self.frame.height, "scored": by_status.get("scored", 0),
-                "failed": by_status.get(FAILED, 0),
-                "failed_by_reason": dict(sorted(self.failures.items())),
-                "requested_this_run": self.requested, "reused_from_store": self.reused}
+        transient = sum(count for reason, count in self.failures.items() if is_transient(reason))
+        failed = by_status.get(FAILED, 0)
+        return {"poems": self.frame.height, "scored": by_status.get("scored", 0), "failed": failed,
+                "failed_by_reason": dict(self.failures.most_common()),
+                "failed_transient": transient, "failed_other": failed - transient,
+                "requested_this_run": self.requested, "retried_failures": self.retried,
+                "reused_from_store": self.reused}
 
 
 def poem_keys(poems: pl.DataFrame, template: PromptTemplate, model: str) -> pl.Series:
     sha = template.sha
     return pl.Series("judge_key", [judge_key(text, sha, model) for text in poems["text"]], dtype=pl.String)
+
+
+def needs_judging(store: JudgeStore, key: str, retry_failed: bool) -> bool:
+    """Not stored, or stored as failed for a transient reason (any reason with `retry_failed`)."""
+    if key not in store:
+        return True
+    reason = store.failure_reason(key)
+    return reason is not None and (retry_failed or is_transient(reason))
 
 
 def score_poems(poems: pl.DataFrame, judge: Judge, store: JudgeStore, template: PromptTemplate, *,
@@ -53,9 +66,10 @@ def score_poems(poems: pl.DataFrame, judge: Judge, store: JudgeStore, template: 
         raise InputError(f"poems lack column(s) {', '.join(missing)}", field=missing[0])
     poems = poems.with_columns(poem_keys(poems, template, judge.model))
     firsts = poems.unique("judge_key", keep="first", maintain_order=True)
-    todo = firsts.filter(pl.Series([key not in store or (retry_failed and store.is_failed(key))
-                                    for key in firsts["judge_key"]], dtype=pl.Boolean))
-    run = ScoreRun(frame=poems, requested=todo.height, reused=firsts.height - todo.height)
+    todo = firsts.filter(pl.Series([needs_judging(store, key, retry_failed) for key in firsts["judge_key"]],
+                                   dtype=pl.Boolean))
+    run = ScoreRun(frame=poems, requested=todo.height, reused=firsts.height - todo.height,
+                   retried=sum(key in store for key in todo["judge_key"]))
 
     def requests() -> Iterator[JudgeRequest]:
         for key, text in todo.select("judge_key", "text").iter_rows():

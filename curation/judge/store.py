@@ -42,8 +42,9 @@ class JudgeStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.sync_every = sync_every
         self._status: dict[str, str] = {}
+        self._failure: dict[str, str | None] = {}
         for record in self._records():
-            self._status[record["key"]] = record["status"]
+            self._remember(record["key"], record["status"], record.get("reason"))
         self._fd: int | None = None
         self._unsynced = 0
 
@@ -56,10 +57,21 @@ class JudgeStore:
     def is_failed(self, key: str) -> bool:
         return self._status.get(key) == FAILED
 
+    def failure_reason(self, key: str) -> str | None:
+        """Why the latest judgement of `key` failed; None when it was scored or is not stored."""
+        return self._failure.get(key)
+
+    def _remember(self, key: str, status: str, reason: str | None) -> None:
+        self._status[key] = status
+        if status == FAILED:
+            self._failure[key] = reason or "unknown"
+        else:
+            self._failure.pop(key, None)
+
     def append(self, judgement: Judgement) -> None:
         line = json.dumps(vars(judgement), ensure_ascii=False) + "\n"
         os.write(self._segment(), line.encode("utf-8"))
-        self._status[judgement.key] = judgement.status
+        self._remember(judgement.key, judgement.status, judgement.reason)
         self._unsynced += 1
         if self._unsynced >= self.sync_every:
             self.sync()

@@ -5,6 +5,9 @@ flight at once. Each poem is found in the first user message (between the defaul
 "Poem to evaluate:" and "Scoring criteria" lines, else the whole message) and gets, request after
 request, the replies scripted for it (the last one repeats) or the default reply: a valid judgement
 whose score is `expected_score(poem)`. The server counts requests per poem.
+A stand-in judge for trying `curate poems score` offline, or a broken one (`--mode all-500|drop|hang`):
+
+    python -m curation.testing.chat_server --port 8817 --latency 0.05 &
 
     with ChatServer(latency=0.05, script={"a poem": [Reply.rate_limited(0.2), Reply.ok(4)]}) as server:
         ...  # point the judge at server.base_url, then read server.counts
@@ -49,6 +52,7 @@ class Reply:
     retry_after: str | None = None
     latency: float | None = None
     hang: bool = False
+    drop: bool = False
 
     @classmethod
     def ok(cls, score: int | None = None, latency: float | None = None) -> Reply:
@@ -79,7 +83,16 @@ class Reply:
 
     @classmethod
     def hang_up(cls) -> Reply:
+        """Never answer: the client times out."""
         return cls(hang=True)
+
+    @classmethod
+    def dropped(cls) -> Reply:
+        """Close the connection without answering."""
+        return cls(drop=True)
+
+
+MODES = {"ok": Reply.ok(), "all-500": Reply.error(500), "drop": Reply.dropped(), "hang": Reply.hang_up()}
 
 
 def completion_body(model: str, content: str) -> dict:
@@ -168,7 +181,10 @@ class ChatServer:
             request, body = await self._read_request(connection, reader)
             if request is None:
                 return
-            status, headers, payload = await self._respond(request, body)
+            response = await self._respond(request, body)
+            if response is None:
+                return
+            status, headers, payload = response
             headers = [("content-type", "application/json"), ("content-length", str(len(payload))), *headers]
             writer.write(connection.send(h11.Response(status_code=status, headers=headers)))
             writer.write(connection.send(h11.Data(data=payload)) + connection.send(h11.EndOfMessage()))
@@ -197,7 +213,8 @@ class ChatServer:
             elif isinstance(event, h11.ConnectionClosed):
                 return None, b""
 
-    async def _respond(self, request: h11.Request, body: bytes) -> tuple[int, list, bytes]:
+    async def _respond(self, request: h11.Request, body: bytes) -> tuple[int, list, bytes] | None:
+        """Status, headers and body of the answer; None to drop the connection unanswered."""
         if request.method == b"GET" and request.target == b"/stats":
             counts = self.counts
             return 200, [], json.dumps({"requests": sum(counts.values()), "poems": len(counts)}).encode()
@@ -216,6 +233,8 @@ class ChatServer:
         reply = self._next_reply(poem)
         latency = self.latency if reply.latency is None else reply.latency
         await asyncio.sleep(HANG_SECONDS if reply.hang else latency)
+        if reply.drop:
+            return None
         headers = [("retry-after", reply.retry_after)] if reply.retry_after else []
         if reply.status != 200:
             return reply.status, headers, reply.content.encode()
@@ -239,10 +258,13 @@ class ChatServer:
 def main() -> None:
     """`python -m curation.testing.chat_server --latency 0.05`: serve in the foreground, print the URL."""
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each reply")
+    parser.add_argument("--mode", choices=sorted(MODES), default="ok",
+                        help="ok: a valid judgement; all-500: HTTP 500 to every request; drop: close the "
+                             "connection unanswered; hang: never answer")
     args = parser.parse_args()
-    server = ChatServer(latency=args.latency, port=args.port)
+    server = ChatServer(latency=args.latency, port=args.port, default=MODES[args.mode])
     ready = threading.Event()
     threading.Thread(target=lambda: (ready.wait(), print(server.base_url, flush=True)), daemon=True).start()
     with contextlib.suppress(KeyboardInterrupt):

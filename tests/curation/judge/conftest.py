@@ -1,3 +1,5 @@
+import socket
+
 import polars as pl
 import pytest
 
@@ -22,3 +24,10 @@ def fast_config(server: ChatServer, **options) -> OpenAIConfig:
 def server():
     with ChatServer() as running:
         yield running
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: bound, noted and closed again."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -38,18 +38,28 @@ def test_identical_poems_share_one_request_and_one_result(server, tmp_path):
     assert run.frame.height == 4 and run.frame["judge_status"].to_list() == ["scored"] * 4
 
 
-def test_failed_items_are_resent_only_when_asked(tmp_path):
-    poems, template = poems_frame(5), PromptTemplate.default()
-    flaky = poems["text"][2]
-    with ChatServer(script={flaky: [Reply.error(503)] * 3 + [Reply.ok(5)]}) as server:
-        judge = OpenAIJudge(fast_config(server))
+def test_a_rerun_retries_transient_failures_and_retry_failed_reasks_the_rest(tmp_path):
+    poems, template = poems_frame(6), PromptTemplate.default()
+    texts = poems["text"].to_list()
+    script = {texts[0]: [Reply.error(503), Reply.ok(5)], texts[1]: [Reply.hang_up(), Reply.ok(4)],
+              texts[2]: [Reply.dropped(), Reply.ok(3)], texts[3]: [Reply.invalid_json(), Reply.ok(2)]}
+    with ChatServer(script=script) as server:
+        judge = OpenAIJudge(fast_config(server, max_retries=0, max_reasks=0, timeout=0.3))
         with JudgeStore(tmp_path) as store:
-            assert score_poems(poems, judge, store, template).summary()["failed_by_reason"] == {"http_503": 1}
+            first = score_poems(poems, judge, store, template).summary()
         with JudgeStore(tmp_path) as store:
-            assert score_poems(poems, judge, store, template).requested == 0
+            plain = score_poems(poems, judge, store, template)
         with JudgeStore(tmp_path) as store:
-            run = score_poems(poems, judge, store, template, retry_failed=True)
+            asked = score_poems(poems, judge, store, template, retry_failed=True)
+        with JudgeStore(tmp_path) as store:
+            last = score_poems(poems, judge, store, template)
 
-    assert run.requested == 1 and server.counts[flaky] == 4
-    assert run.frame.row(2, named=True)["aesthetic_score"] == 5
-    assert run.summary()["failed"] == 0
+    assert first["failed_by_reason"] == {"connection_error: ServerDisconnectedError": 1, "http_503": 1,
+                                         "invalid_json": 1, "timeout": 1}
+    assert (first["failed_transient"], first["failed_other"]) == (3, 1)
+    assert (plain.requested, plain.summary()["retried_failures"]) == (3, 3)
+    assert plain.frame["aesthetic_score"].to_list()[:3] == [5, 4, 3]
+    assert plain.summary()["failed_by_reason"] == {"invalid_json": 1}
+    assert asked.requested == 1 and asked.frame.row(3, named=True)["aesthetic_score"] == 2
+    assert last.requested == 0 and last.summary()["scored"] == 6
+    assert [server.counts[text] for text in texts] == [2, 2, 2, 2, 1, 1]

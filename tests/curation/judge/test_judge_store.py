@@ -22,6 +22,18 @@ def test_results_survive_reopening_and_each_run_writes_a_new_segment(tmp_path):
     assert frame["raw_reply"].to_list() == [None, "four", None]
 
 
+def test_the_store_knows_why_the_latest_judgement_of_a_key_failed(tmp_path):
+    with JudgeStore(tmp_path) as store:
+        store.append(Judgement.failed("a", "http_500"))
+        store.append(Judgement.failed("b", "timeout"))
+        store.append(scored("b"))
+
+    store = JudgeStore(tmp_path)
+
+    assert store.failure_reason("a") == "http_500"
+    assert store.failure_reason("b") is None and store.failure_reason("c") is None
+
+
 def test_a_torn_last_line_is_skipped_and_that_key_counts_as_missing(tmp_path):
     with JudgeStore(tmp_path) as store:
         store.append(scored("a"))

@@ -45,7 +45,7 @@ def test_random_model_replies_come_out_as_failed_items_not_crashes(tiny_model_di
 
     result = CliRunner().invoke(app, args)
 
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # no poem scored
     scored = pl.read_parquet(tmp_path / "out" / "scored" / "*.parquet")
     summary = json.loads((tmp_path / "out" / "judge_summary.json").read_text())
     assert scored.height == 5 and scored["judge_status"].to_list() == ["failed"] * 5
