@@ -2,14 +2,21 @@
 
     .venv/bin/python benchmarks/judge.py                 # 20,000 poems, 50 ms latency, concurrency 32
     .venv/bin/python benchmarks/judge.py --poems 2000    # quicker
+    .venv/bin/python benchmarks/judge.py --failures      # the command on 100 poems vs broken endpoints
 
 The ceiling is concurrency / latency requests per second (32 / 0.05 = 640); the target is 80% of it.
 Memory is the client's resident set size, sampled as results arrive: it should stay flat.
+`--failures` times the whole command (a fresh process, as a user runs it) against a closed port, a
+server that drops every connection, one that never answers, and one that answers 500 to everything,
+with the default retry settings unless given `--timeout`; the goal for a closed port is under 15 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import socket
 import subprocess
 import sys
 import tempfile
@@ -38,11 +45,59 @@ def synthetic_poems(count: int) -> pl.DataFrame:
     return pl.DataFrame({"row_id": [str(i) for i in range(count)], "text": texts})
 
 
-def start_server(latency: float) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, "-m", "curation.testing.chat_server", "--latency", str(latency)]
-    server = subprocess.Popen(command,
-                              stdout=subprocess.PIPE, text=True)
+def start_server(latency: float, mode: str = "ok") -> tuple[subprocess.Popen, str]:
+    command = [sys.executable, "-m", "curation.testing.chat_server", "--latency", str(latency),
+               "--mode", mode]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     return server, server.stdout.readline().strip()
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+
+
+def timed_command(command: list[str]) -> tuple[int, float, float, str]:
+    """Exit code, wall seconds, CPU seconds of the child and its first stderr line."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True,
+                            env={**os.environ, "OPENAI_API_KEY": "sk-bench"})
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return result.returncode, wall, cpu, (result.stderr.strip().splitlines() or [""])[0]
+
+
+def failures(args: argparse.Namespace) -> None:
+    """`curate poems score` against broken endpoints: exit code, wall and CPU time, first error line."""
+    table = Table(title=f"curate poems score, {args.poems} poems, broken endpoints (fresh process each)")
+    for column, justify in (("endpoint", "left"), ("exit", "right"), ("wall s", "right"), ("CPU s", "right"),
+                            ("stderr, first line", "left")):
+        table.add_column(column, justify=justify, overflow="fold")
+    score = [sys.executable, "-m", "curate", "poems", "score"]
+    table.add_row("(start-up only: --help)", *_row(timed_command([*score, "--help"]), message=False))
+    with tempfile.TemporaryDirectory() as tmp:
+        synthetic_poems(args.poems).write_parquet(Path(tmp) / "poems.parquet")
+        for name, mode in (("closed port", None), ("drops every connection", "drop"),
+                           ("never answers", "hang"), ("HTTP 500 to everything", "all-500")):
+            server, url = start_server(0.0, mode) if mode else (None, closed_port_url())
+            options = ["--timeout", str(args.timeout)] if args.timeout else []
+            try:
+                command = [*score, str(Path(tmp) / "poems.parquet"), "--out", str(Path(tmp) / name),
+                           "--base-url", url, "--model", "bench", "--no-progress", *options]
+                table.add_row(name, *_row(timed_command(command)))
+            finally:
+                if server is not None:
+                    server.terminate()
+                    server.wait()
+    Console(width=200).print(table)
+
+
+def _row(measured: tuple[int, float, float, str], message: bool = True) -> list[str]:
+    code, wall, cpu, line = measured
+    return [str(code), f"{wall:.1f}", f"{cpu:.1f}", line[:150] if message else ""]
 
 
 class MemorySampler:
@@ -101,7 +156,12 @@ def main() -> None:
     parser.add_argument("--poems", type=int, default=20_000)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--failures", action="store_true", help="time the command against broken endpoints")
+    parser.add_argument("--timeout", type=float, default=None, help="--timeout for --failures runs")
     args = parser.parse_args()
+    if args.failures:
+        failures(args)
+        return
     poems = synthetic_poems(args.poems)
     server, base_url = start_server(args.latency)
     try:

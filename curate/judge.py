@@ -25,7 +25,7 @@ class Backend(StrEnum):
     transformers = "transformers"
 
 
-EXIT_SCORED, EXIT_SOME_FAILED, EXIT_ERROR, EXIT_NONE_SCORED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
+EXIT_SCORED, EXIT_SOME_FAILED, EXIT_ERROR, EXIT_NONE_SCORED, EXIT_ENDPOINT_DOWN = 0, 1, 2, 3, 4
 TABLE_SUFFIXES = (".parquet", ".csv", ".jsonl", ".ndjson")
 
 
@@ -116,9 +116,9 @@ def score(
     limit: int | None = typer.Option(None, min=1, help="Score only the first N poems."),
     timeout: float = typer.Option(60.0, help="Seconds per request before it is retried."),
     max_retries: int = typer.Option(5, min=0, help="Retries of a request on timeouts, 429 and 5xx."),
-    max_connection_failures: int = typer.Option(
-        16, min=0, help="Stop the run (exit 4) when this many requests in a row get no response: closed "
-                        "port, DNS failure, connection refused or reset, timeout. 0: never stop."),
+    max_failures_in_a_row: int = typer.Option(
+        16, min=0, help="Stop the run (exit 4) when this many requests in a row get no answer (closed "
+                        "port, DNS failure, connection refused or reset, timeout) or a 5xx. 0: never."),
     max_reasks: int = typer.Option(2, min=0, help="Re-asks when a reply is malformed (openai back-end)."),
     temperature: float = typer.Option(0.0, help="Sampling temperature (openai back-end)."),
     batch_size: int = typer.Option(8, min=1, help="Poems per generation batch (transformers back-end)."),
@@ -132,22 +132,22 @@ def score(
     """Score poems 1-5 with the LLM judge; re-running the same command resumes where it stopped.
 
     Exit codes: 0 every poem scored; 1 some failed; 2 bad input or options, or the endpoint refused the
-    key, model or URL; 3 no poem scored; 4 the endpoint stopped responding (re-run to resume)."""
+    key, model or URL; 3 no poem scored; 4 the endpoint is down: stopped, re-run to resume."""
     from curation.judge import JudgeStore, PromptTemplate, score_poems
-    from curation.judge.breaker import JudgeUnreachableError
+    from curation.judge.breaker import JudgeUnavailableError
 
     prompt = PromptTemplate.from_file(template) if template else PromptTemplate.default()
     frame, unreadable = read_poems(poems, limit)
     judge = _make_judge(backend, model, base_url, api_key=api_key, concurrency=concurrency, timeout=timeout,
-                        max_retries=max_retries, max_connection_failures=max_connection_failures,
+                        max_retries=max_retries, max_failures_in_a_row=max_failures_in_a_row,
                         max_reasks=max_reasks, temperature=temperature, batch_size=batch_size,
                         max_new_tokens=max_new_tokens)
     try:
         with JudgeStore(out / "judge_store") as store:
             run = score_poems(frame, judge, store, prompt, retry_failed=retry_failed, show_progress=progress)
-    except JudgeUnreachableError as error:
+    except JudgeUnavailableError as error:
         console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_UNREACHABLE) from None
+        raise typer.Exit(EXIT_ENDPOINT_DOWN) from None
     _write_shards(out / "scored", "scored", run.frame)
     _write_shards(out / "rejected", "read", unreadable)
     summary = {**run.summary(), "rejected_at_read": unreadable.height, "backend": backend.value,
@@ -206,7 +206,7 @@ def _make_judge(backend: Backend, model: str | None, base_url: str | None, **opt
     config = OpenAIConfig.from_env(base_url=base_url, model=model, api_key=options["api_key"],
                                    concurrency=options["concurrency"],
                                    timeout=options["timeout"], max_retries=options["max_retries"],
-                                   max_connection_failures=options["max_connection_failures"],
+                                   max_failures_in_a_row=options["max_failures_in_a_row"],
                                    max_reasks=options["max_reasks"], temperature=options["temperature"],
                                    max_tokens=options["max_new_tokens"])
     return OpenAIJudge(config)

@@ -1,10 +1,11 @@
-"""Stop a judge run when the endpoint stops answering, instead of failing every poem one by one.
+"""Stop a judge run when the endpoint is down, instead of failing every poem one by one.
 
-A request "gets no response" when the connection is refused or reset, the host name does not
-resolve, or it times out. Any HTTP response, even a 500, shows the endpoint is there and ends the
-streak. The run stops once `limit` requests in a row got no response, or once requests have got none
-for `window` seconds (at least two of them: a small run with few requests stops as fast as a large
-one). The judgements stored so far are kept, so re-running the same command resumes.
+A request fails the endpoint when it gets no answer (connection refused or reset, DNS failure,
+timeout) or a server error (HTTP 5xx). Any other answer (a reply, a 4xx, a 429) ends the streak. The
+run stops once `limit` requests in a row failed, or once requests for at least two poems have got no
+answer for `window` seconds (so a small run stops as fast as a large one; a server error for one
+poem, or one slow poem, never trips the window alone). The judgements stored so far are kept, so
+re-running the same command resumes.
 """
 
 from __future__ import annotations
@@ -13,38 +14,47 @@ import time
 
 from curation.errors import CurationError
 
-DEFAULT_MAX_CONNECTION_FAILURES = 16
-DEFAULT_UNREACHABLE_WINDOW = 5.0
+DEFAULT_MAX_FAILURES_IN_A_ROW = 16
+DEFAULT_UNANSWERED_WINDOW = 5.0
 
 
-class JudgeUnreachableError(CurationError):
-    """The endpoint gave no response to many requests in a row (closed port, DNS, resets, timeouts)."""
+class JudgeUnavailableError(CurationError):
+    """The endpoint failed many requests in a row: no answer (closed port, DNS, resets, timeouts) or 5xx."""
 
 
-class ConnectionBreaker:
-    """Watches the current streak of requests without a response; `limit` 0 never stops the run."""
+class EndpointBreaker:
+    """Watches the current streak of failed requests; `limit` 0 never stops the run."""
 
-    def __init__(self, base_url: str, limit: int = DEFAULT_MAX_CONNECTION_FAILURES,
-                 window: float = DEFAULT_UNREACHABLE_WINDOW) -> None:
+    def __init__(self, base_url: str, limit: int = DEFAULT_MAX_FAILURES_IN_A_ROW,
+                 window: float = DEFAULT_UNANSWERED_WINDOW) -> None:
         self.base_url, self.limit, self.window = base_url, limit, window
         self.in_a_row = 0
         self._since = 0.0
+        self._unanswered: set[str] = set()
 
-    def responded(self) -> None:
+    def answered(self) -> None:
         self.in_a_row = 0
+        self._unanswered.clear()
 
-    def no_response(self, detail: str) -> None:
-        """Count one request without a response; raise JudgeUnreachableError when the streak is too long."""
+    def no_answer(self, key: str, detail: str) -> None:
+        """Count a request for poem `key` that got no answer; raise when the streak is too long."""
+        self._unanswered.add(key)
+        self._count(detail)
+
+    def server_error(self, detail: str) -> None:
+        """Count a request answered with a 5xx; raise when the streak is too long."""
+        self._count(detail)
+
+    def _count(self, detail: str) -> None:
         now = time.monotonic()
         if self.in_a_row == 0:
             self._since = now
         self.in_a_row += 1
+        lasted = now - self._since
         if not self.limit:
             return
-        lasted = now - self._since
-        if self.in_a_row >= self.limit or (self.in_a_row >= 2 and lasted >= self.window):
-            raise JudgeUnreachableError(
-                f"judge endpoint {self.base_url} unreachable: {self.in_a_row} requests in a row (over "
-                f"{lasted:.1f} s) got no response (last: {' '.join(detail.split())}); stopped. Judgements "
-                "so far are stored: fix the endpoint (--base-url, --timeout) and re-run the same command "
-                "to resume")
+        if self.in_a_row >= self.limit or (len(self._unanswered) >= 2 and lasted >= self.window):
+            raise JudgeUnavailableError(
+                f"judge endpoint {self.base_url} is down: {self.in_a_row} requests in a row (over "
+                f"{lasted:.1f} s) failed (last: {' '.join(detail.split())}); stopped. Judgements so far are "
+                "stored: fix the endpoint (--base-url, --timeout) and re-run the same command to resume")

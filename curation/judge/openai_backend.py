@@ -4,12 +4,11 @@ Requests run concurrently: `concurrency` workers sharing one aiohttp session who
 holds as many connections.
 Transient failures (timeouts, connection errors, 408/429/5xx) are retried by tenacity with exponential
 back-off and jitter, or after the server's `Retry-After` when it sends one. When
-`max_connection_failures` requests in a row, or every request for `unreachable_window` seconds, get
-no response at all (closed port, DNS failure, resets, timeouts), the run stops with a
-`JudgeUnreachableError` (see `curation.judge.breaker`). A malformed reply is re-asked at most
-`max_reasks` times in the same conversation. Authentication and unknown-endpoint errors
-(401/403/404) stop the run with one clear error. The API key only ever goes into the
-`Authorization` header: it is never logged, repr'd or written out.
+`max_failures_in_a_row` requests in a row get no answer (closed port, DNS failure, resets,
+timeouts) or a 5xx, the run stops with a `JudgeUnavailableError` (see `curation.judge.breaker`).
+A malformed reply is re-asked at most `max_reasks` times in the same conversation. Authentication
+and unknown-endpoint errors (401/403/404) stop the run with one clear error. The API key only ever
+goes into the `Authorization` header: it is never logged, repr'd or written out.
 
 The client is aiohttp (C-accelerated HTTP parsing): per request it costs about 0.4 ms of CPU against
 1.05 ms for httpcore and 2 ms for httpx, which capped throughput on small machines.
@@ -68,8 +67,8 @@ class OpenAIConfig:
     concurrency: int = 32
     timeout: float = 60.0
     connect_timeout: float = 10.0
-    max_connection_failures: int = breaker.DEFAULT_MAX_CONNECTION_FAILURES
-    unreachable_window: float = breaker.DEFAULT_UNREACHABLE_WINDOW
+    max_failures_in_a_row: int = breaker.DEFAULT_MAX_FAILURES_IN_A_ROW
+    unanswered_window: float = breaker.DEFAULT_UNANSWERED_WINDOW
     max_retries: int = 5
     max_reasks: int = 2
     backoff_initial: float = 1.0
@@ -91,9 +90,9 @@ class OpenAIConfig:
             raise CurationError(f"judge base URL must start with http:// or https://, got {self.base_url!r}")
         if self.concurrency < 1:
             raise CurationError(f"concurrency must be at least 1, got {self.concurrency}")
-        if self.max_connection_failures < 0:
-            raise CurationError(f"max_connection_failures must be 0 (never stop) or more, "
-                                f"got {self.max_connection_failures}")
+        if self.max_failures_in_a_row < 0:
+            raise CurationError(f"max_failures_in_a_row must be 0 (never stop) or more, "
+                                f"got {self.max_failures_in_a_row}")
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -130,9 +129,9 @@ class OpenAIJudge:
         self._url = config.base_url.rstrip("/") + "/chat/completions"
         self._breaker = self._new_breaker()
 
-    def _new_breaker(self) -> breaker.ConnectionBreaker:
-        return breaker.ConnectionBreaker(self.config.base_url, self.config.max_connection_failures,
-                                 self.config.unreachable_window)
+    def _new_breaker(self) -> breaker.EndpointBreaker:
+        return breaker.EndpointBreaker(self.config.base_url, self.config.max_failures_in_a_row,
+                                       self.config.unanswered_window)
 
     def judge(self, requests: Iterable[JudgeRequest], on_result: ResultCallback) -> None:
         self._breaker = self._new_breaker()
@@ -160,7 +159,7 @@ class OpenAIJudge:
         attempts = 0
         for _ in range(self.config.max_reasks + 1):
             try:
-                reply, tries = await self._complete(connection, messages)
+                reply, tries = await self._complete(connection, messages, request.key)
             except TransientError as error:
                 tries = attempts + self.config.max_retries + 1
                 return Judgement.failed(request.key, error.reason, attempts=tries)
@@ -176,8 +175,8 @@ class OpenAIJudge:
                         {"role": "user", "content": REASK.format(reason=parsed.error)}]
         return Judgement.failed(request.key, parsed.error, raw_reply=reply, attempts=attempts)
 
-    async def _complete(self, connection: aiohttp.ClientSession,
-                        messages: list[dict]) -> tuple[str, int]:
+    async def _complete(self, connection: aiohttp.ClientSession, messages: list[dict],
+                        key: str) -> tuple[str, int]:
         """The reply text of one chat completion, retried on transient errors; and the attempts it took."""
         config = self.config
         retrying = AsyncRetrying(
@@ -188,10 +187,10 @@ class OpenAIJudge:
                 cap=config.max_retry_after))
         async for attempt in retrying:
             with attempt:
-                reply = await self._post(connection, messages)
+                reply = await self._post(connection, messages, key)
         return reply, attempt.retry_state.attempt_number
 
-    async def _post(self, connection: aiohttp.ClientSession, messages: list[dict]) -> str:
+    async def _post(self, connection: aiohttp.ClientSession, messages: list[dict], key: str) -> str:
         config = self.config
         body = json.dumps({"model": config.model, "messages": messages, "temperature": config.temperature,
                            "max_tokens": config.max_tokens}).encode("utf-8")
@@ -203,16 +202,19 @@ class OpenAIJudge:
                 content = await response.read()
         except TimeoutError:
             log.debug("request timed out after %.1fs", config.timeout)
-            self._breaker.no_response(f"no reply within {config.timeout:g} s")
+            self._breaker.no_answer(key, f"no reply within {config.timeout:g} s")
             raise TransientError("timeout") from None
         except aiohttp.ClientError as error:
-            self._breaker.no_response(f"{type(error).__name__}: {error}")
+            self._breaker.no_answer(key, f"{type(error).__name__}: {error}")
             raise TransientError(f"connection_error: {type(error).__name__}") from None
-        self._breaker.responded()
         return self._reply_text(response.status, response.headers.get("retry-after"), content)
 
     def _reply_text(self, status: int, retry_after: str | None, content: bytes) -> str:
         text = content.decode("utf-8", errors="replace")
+        if status >= 500:
+            self._breaker.server_error(f"HTTP {status} {text[:100]!r}")
+        elif status not in RETRYABLE_STATUS:
+            self._breaker.answered()
         if status in FATAL_STATUS:
             raise JudgeEndpointError(f"{self.config.base_url}: HTTP {status} for model "
                                      f"{self.config.model!r} ({text[:200]!r})")
