@@ -6,9 +6,10 @@
 
 The ceiling is concurrency / latency requests per second (32 / 0.05 = 640); the target is 80% of it.
 Memory is the client's resident set size, sampled as results arrive: it should stay flat.
-`--failures` times the whole command (a fresh process, as a user runs it) against a closed port, a
-server that drops every connection, one that never answers, and one that answers 500 to everything,
-with the default retry settings unless given `--timeout`; the goal for a closed port is under 15 s.
+`--failures` times the whole command (a fresh process, as a user runs it, default settings unless
+`--timeout` is given) against a closed port, a server that drops every connection, one that never
+answers (noticed after the request timeout, 60 s by default) and one that answers 500 to everything.
+The goal: a closed port stops the run, exit code 4 and one error line, in under 15 s.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def failures(args: argparse.Namespace) -> None:
     table = Table(title=f"curate poems score, {args.poems} poems, broken endpoints (fresh process each)")
     for column, justify in (("endpoint", "left"), ("exit", "right"), ("wall s", "right"), ("CPU s", "right"),
                             ("stderr, first line", "left")):
-        table.add_column(column, justify=justify, overflow="fold")
+        table.add_column(column, justify=justify, overflow="ellipsis", no_wrap=True)
     score = [sys.executable, "-m", "curate", "poems", "score"]
     table.add_row("(start-up only: --help)", *_row(timed_command([*score, "--help"]), message=False))
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,12 +93,12 @@ def failures(args: argparse.Namespace) -> None:
                 if server is not None:
                     server.terminate()
                     server.wait()
-    Console(width=200).print(table)
+    Console(width=180).print(table)
 
 
 def _row(measured: tuple[int, float, float, str], message: bool = True) -> list[str]:
     code, wall, cpu, line = measured
-    return [str(code), f"{wall:.1f}", f"{cpu:.1f}", line[:150] if message else ""]
+    return [str(code), f"{wall:.1f}", f"{cpu:.1f}", line if message else ""]
 
 
 class MemorySampler:
