@@ -96,6 +96,10 @@ def read_poems(source: str, limit: int | None):
     stage = pl.col(REJECT_STAGE) if REJECT_STAGE in frame.columns else pl.lit(None, pl.String)
     unreadable = frame.filter(pl.col(REJECT_REASON).is_not_null()).with_columns(
         stage.fill_null("read").alias(REJECT_STAGE))
+    if unreadable.height == frame.height:
+        reasons = unreadable[REJECT_REASON].value_counts(sort=True).rows()
+        raise InputError("no row has a poem to score (" + ", ".join(f"{r} {n}" for r, n in reasons) + ")",
+                         path=source)
     return frame.filter(pl.col(REJECT_REASON).is_null()).select("row_id", "text"), unreadable
 
 

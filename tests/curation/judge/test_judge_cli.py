@@ -61,6 +61,15 @@ def test_unreadable_and_empty_rows_are_set_aside_with_a_reason(server, tmp_path)
     assert "2 unreadable or empty rows not scored" in result.output
 
 
+def test_an_input_without_any_poem_is_one_clear_error(tmp_path):
+    (tmp_path / "poems.jsonl").write_text('{"text": ""}\nnot json\n')
+
+    result = CliRunner().invoke(app, ["score", str(tmp_path / "poems.jsonl"), "--out", str(tmp_path / "o")])
+
+    assert isinstance(result.exception, InputError)
+    assert "no row has a poem to score" in str(result.exception)
+
+
 def test_a_clean_output_folder_scores_only_its_kept_poems(server, tmp_path):
     (tmp_path / "clean" / "kept").mkdir(parents=True)
     (tmp_path / "clean" / "rejected").mkdir()
