@@ -11,7 +11,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from curation.errors import InputError
 
@@ -150,8 +149,9 @@ def score(
         with JudgeStore(out / "judge_store") as store:
             run = score_poems(frame, judge, store, prompt, retry_failed=retry_failed, show_progress=progress)
     except JudgeUnavailableError as error:
-        console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_ENDPOINT_DOWN) from None
+        from curate import fail
+
+        fail(str(error), EXIT_ENDPOINT_DOWN)
     _write_shards(out / "scored", "scored", run.frame)
     _write_shards(out / "rejected", "read", unreadable)
     summary = {**run.summary(), "rejected_at_read": unreadable.height, "backend": backend.value,
