@@ -76,7 +76,7 @@ def failures(args: argparse.Namespace) -> None:
     table = Table(title=f"curate poems score, {args.poems} poems, broken endpoints (fresh process each)")
     for column, justify in (("endpoint", "left"), ("exit", "right"), ("wall s", "right"), ("CPU s", "right"),
                             ("stderr, first line", "left")):
-        table.add_column(column, justify=justify, overflow="ellipsis", no_wrap=True)
+        table.add_column(column, justify=justify, no_wrap=True)
     score = [sys.executable, "-m", "curate", "poems", "score"]
     table.add_row("(start-up only: --help)", *_row(timed_command([*score, "--help"]), message=False))
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,7 +98,8 @@ def failures(args: argparse.Namespace) -> None:
 
 def _row(measured: tuple[int, float, float, str], message: bool = True) -> list[str]:
     code, wall, cpu, line = measured
-    return [str(code), f"{wall:.1f}", f"{cpu:.1f}", line if message else ""]
+    shown = line[:110] + "…" if len(line) > 110 else line
+    return [str(code), f"{wall:.1f}", f"{cpu:.1f}", shown if message else ""]
 
 
 class MemorySampler:
