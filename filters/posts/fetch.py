@@ -5,6 +5,7 @@ deadline, checks the content type and the magic bytes, and retries 5xx/429, time
 connections with exponential backoff and jitter (never 404 or other 4xx). Every URL's outcome is
 recorded in `fetch_index.sqlite` beside the images, so a re-run requests nothing it already has
 (failures included, unless `retry_failed`). A failure is a rejected row with its reason.
+`image_path` is stored absolute, so the output reads the same from any working directory.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ class FetchImages:
     _index: FetchIndex | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.images_dir = Path(self.images_dir)
+        self.images_dir = Path(self.images_dir).absolute()  # stored paths open from any folder
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_index": None}

@@ -2,7 +2,10 @@
 
 One output row per image. A post without images, without an id, or with an id stored as a float, is
 kept as a row rejected at stage `read` with its reason (repeated posts are the `duplicates` stage's
-work: `filters.posts.duplicates`). An X API v2 page is a JSON
+work: `filters.posts.duplicates`). The text is the first of `text`, `full_text`, `content` that a
+post has, else null: no column is renamed to stand in for it. Local `image_path` values are stored
+absolute (relative ones are read from the working directory), so every later reader finds them from
+any folder. An X API v2 page is a JSON
 object with `data[]` (posts with `public_metrics` and `attachments.media_keys`) and `includes`
 (`media[]` with `media_key`, `type`, `url`/`preview_image_url`; `users[]` with `id`, `username`).
 """
@@ -10,6 +13,7 @@ object with `data[]` (posts with `public_metrics` and `attachments.media_keys`) 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -99,8 +103,14 @@ def media_of(record: dict, media_index: dict[str, dict]) -> list[dict]:
     for field in URL_FIELDS:
         found += [{"image_url": str(u), "media_type": None} for u in as_list(record.get(field))]
     for field in PATH_FIELDS:
-        found += [{"image_path": str(p), "media_type": None} for p in as_list(record.get(field))]
+        paths = as_list(record.get(field))
+        found += [{"image_path": absolute_path(str(p)), "media_type": None} for p in paths]
     return found
+
+
+def absolute_path(path: str) -> str:
+    """A local path made absolute against the working directory; a URL (`s3://...`) as it is."""
+    return path if "://" in path else os.path.abspath(os.path.expanduser(path))
 
 
 def image_rows(
@@ -194,6 +204,24 @@ def line_ranges(path: InputPath, lines: int) -> list[LineRange]:
     return [LineRange(start, end, first) for (start, first), end in zip(starts, ends, strict=True)]
 
 
+class TextOptional:
+    """For table readers of posts, which may have no text: a missing `text` column is added as nulls,
+    so the base reader renames no column, and `image_rows` still finds `full_text` or `content`."""
+
+    def _finish(self, frame: pl.DataFrame, source: InputPath, first_row: int) -> pl.DataFrame:
+        if self.text_column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(self.text_column))
+        return super()._finish(frame, source, first_row)
+
+
+class PostCsvReader(TextOptional, CsvReader):
+    """A CSV of posts, with or without a text column."""
+
+
+class PostParquetReader(TextOptional, ParquetReader):
+    """A Parquet file of posts, with or without a text column."""
+
+
 class PostReader(Reader):
     """Stream posts from a .jsonl/.json/.csv/.parquet file (or Parquet folder), local or at an fsspec
     URL, as post-schema batches. `split` cuts it into parts for input shards: runs of lines of each
@@ -209,6 +237,7 @@ class PostReader(Reader):
             self.format, ())
         self.lines: LineRange | None = None
         self.row_groups: tuple[int, ...] | None = None
+        self.rows_read: int | None = None
 
     def _format(self) -> str:
         if self.path.is_dir():
@@ -245,15 +274,29 @@ class PostReader(Reader):
         vars(part).update(restriction)
         return part
 
+    def restricted_to(self, file: InputPath) -> PostReader:
+        part = super().restricted_to(file)
+        part.rows_read = None
+        return part
+
+    def total_rows(self) -> int | None:
+        """Image rows in the input, known once a full pass has read them (`DuplicatePosts.scan`
+        makes one before any image is fetched); None before that, rather than a second pass."""
+        return self.rows_read
+
     def batches(self) -> Iterator[pl.DataFrame]:
         rows: list[dict] = []
+        count = 0
         for chunk in self._row_chunks():
             rows += chunk
             if len(rows) >= self.batch_size:
+                count += len(rows)
                 yield self._frame(rows)
                 rows = []
         if rows:
+            count += len(rows)
             yield self._frame(rows)
+        self.rows_read = count
 
     def _row_chunks(self) -> Iterator[list[dict]]:
         for file in self.files():
@@ -309,13 +352,9 @@ class PostReader(Reader):
 
     def _table_frames(self, file: InputPath) -> Iterator[pl.DataFrame]:
         if self.format == "csv":
-            header = CsvReader(file)._header()
-            text_column = next((c for c in TEXT_FIELDS if c in header), header[0])
-            yield from CsvReader(file, batch_size=self.batch_size, text_column=text_column).batches()
+            yield from PostCsvReader(file, batch_size=self.batch_size).batches()
             return
-        names = ParquetReader(file)._open(file).schema_arrow.names
-        reader = ParquetReader(file, batch_size=self.batch_size,
-                               text_column=next((c for c in TEXT_FIELDS if c in names), names[0]))
+        reader = PostParquetReader(file, batch_size=self.batch_size)
         if self.row_groups is None:
             yield from reader.batches()
         else:

@@ -143,3 +143,38 @@ def test_unknown_file_types_are_a_clear_error(tmp_path):
     path.write_text("<posts/>")
     with pytest.raises(InputError, match="cannot read posts from '.xml'"):
         read_posts(path)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_posts_without_a_text_column_keep_their_ids_and_get_no_text(tmp_path, fmt):
+    posts = pl.DataFrame({"id": [BIG_ID, "2"], "like_count": [3, 4], "image_url": ["http://h/1.png", "http://h/2.png"]})
+    path = tmp_path / f"posts.{fmt}"
+    posts.write_csv(path) if fmt == "csv" else posts.write_parquet(path)
+    rows = ingest(path)
+    assert rows.select("post_id", "text", "like_count", "image_url", "reject_reason").rows() == [
+        (BIG_ID, None, 3, "http://h/1.png", None),
+        ("2", None, 4, "http://h/2.png", None),
+    ]
+
+
+def test_a_text_column_by_another_name_is_read_without_renaming_the_first_column(tmp_path):
+    path = tmp_path / "posts.csv"
+    path.write_text('id,content,image_url\n7,"a painting",http://h/7.png\n')
+    assert ingest(path).select("post_id", "text").rows() == [("7", "a painting")]
+
+
+def test_local_image_paths_are_stored_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "posts.jsonl"
+    path.write_text(json.dumps({"id": "1", "image_paths": ["img/a.png", "/data/b.png"]}) + "\n")
+    assert ingest(path)["image_path"].to_list() == [str(tmp_path / "img" / "a.png"), "/data/b.png"]
+
+
+def test_the_row_total_is_known_after_the_duplicates_scan_for_the_progress_bar(tmp_path):
+    path = tmp_path / "pages.jsonl"
+    path.write_text(json.dumps(api_page()) + "\n" + json.dumps(api_page()) + "\n")
+    reader = read_posts(path)
+    assert reader.total_rows() is None  # unknown before a pass, rather than a second pass
+    DuplicatePosts.scan(reader)
+    assert reader.total_rows() == 6  # two pages: two image rows and one post without an image each
+    assert all(part.total_rows() is None for part in reader.split(1))
