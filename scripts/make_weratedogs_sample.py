@@ -1,9 +1,13 @@
 """Build a posts sample in the X API v2 shape from the WeRateDogs data, with images served locally.
 
-Real: tweet ids (as strings), like/retweet/reply counts and dates (tweet_public_metrics.json), the
-tweet text (twitter-archive-enhanced.csv) and the image file names (image-predictions.tsv).
-Synthetic: the images themselves. The pbs.twimg.com originals cannot be downloaded here, so every
-image URL points at `--base-url` (a local image server) under its real file name, and a deterministic
+Real, when the WeRateDogs files are at `--data` (../shared/data/weratedogs-likes by default): tweet
+ids (as strings), like/retweet/reply counts and dates (tweet_public_metrics.json), the tweet text
+(twitter-archive-enhanced.csv) and the image file names (image-predictions.tsv). Without them (or
+with `--synthetic`), the posts are synthetic: 18-digit ids, heavy-tailed like counts drawn around
+the WeRateDogs median (about 3,000), dates in 2015-2017 and template texts. Nothing of the real data
+ships with the repository: the tweets are their author's copyright.
+Synthetic either way: the images. The pbs.twimg.com originals cannot be downloaded here, so every
+image URL points at `--base-url` (a local image server) under its file name, and a deterministic
 picture is written for it under OUT/images/. A few images are made faulty on purpose, listed in
 OUT/faults.json: missing (404), tiny, extreme aspect ratio, truncated JPEG, and PNGs carrying
 Stable Diffusion web UI `parameters`.
@@ -17,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -29,6 +35,11 @@ from curation.testing.image_server import synthetic_image
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SHARED_DATA", REPO.parent / "shared" / "data"))
 FAULTS = {"missing": 0.02, "tiny": 0.01, "banner": 0.01, "truncated": 0.01, "sd_parameters": 0.01}
+WERATEDOGS_USER = {"id": "4196983835", "username": "dog_rates"}
+SYNTHETIC_USER = {"id": "1000000000", "username": "synthetic_posts"}
+NAMES = ("Bella", "Cooper", "Daisy", "Milo", "Luna", "Tucker", "Rosie", "Winston", "Maple", "Otis")
+TRAITS = ("ready for the weekend", "proud owner of a very large stick", "here to have a word",
+          "a master of the sit", "painting in oils now", "a firm believer in you")
 SD_PARAMETERS = (
     "a corgi in a spacesuit\nNegative prompt: blurry\nSteps: 30, Sampler: Euler a, CFG scale: 7, Seed: 42"
 )
@@ -49,7 +60,29 @@ def load_tweets(data: Path) -> pl.DataFrame:
     )
 
 
-def api_page(tweets: list[dict], base_url: str) -> dict:
+def synthetic_tweets(count: int, seed: int) -> pl.DataFrame:
+    """`count` made-up tweets in the shape of `load_tweets`: likes log-normal around 3,000 (a few
+    zeros, like retweets), ids as 18-digit strings, dates in 2015-2017."""
+    rng = random.Random(seed)
+    start = datetime(2015, 11, 15, tzinfo=UTC)
+    rows = []
+    for index in range(count):
+        likes = 0 if rng.random() < 0.05 else round(math.exp(rng.gauss(math.log(3_000), 1.1)))
+        tweet_id = str(660_000_000_000_000_000 + index * 97_000_000_000_000 + rng.randrange(10**12))
+        rows.append({
+            "tweet_id": tweet_id,
+            "like_count": likes,
+            "retweet_count": round(likes * rng.uniform(0.15, 0.4)),
+            "reply_count": round(likes * rng.uniform(0.005, 0.03)),
+            "quote_count": round(likes * rng.uniform(0.0, 0.01)),
+            "created_at": (start + timedelta(minutes=rng.randrange(2 * 365 * 24 * 60))).isoformat(),
+            "text": f"This is {rng.choice(NAMES)}, {rng.choice(TRAITS)}. {rng.randint(10, 14)}/10",
+            "jpg_url": f"https://pbs.twimg.example/media/synthetic_{tweet_id}.jpg",
+        })
+    return pl.DataFrame(rows)
+
+
+def api_page(tweets: list[dict], base_url: str, user: dict[str, str]) -> dict:
     data, media = [], []
     for tweet in tweets:
         key = f"3_{tweet['tweet_id']}"
@@ -57,7 +90,7 @@ def api_page(tweets: list[dict], base_url: str) -> dict:
             {
                 "id": tweet["tweet_id"],
                 "text": tweet["text"] or "",
-                "author_id": "4196983835",
+                "author_id": user["id"],
                 "created_at": tweet["created_at"],
                 "attachments": {"media_keys": [key]},
                 "public_metrics": {
@@ -69,7 +102,7 @@ def api_page(tweets: list[dict], base_url: str) -> dict:
         media.append({"media_key": key, "type": "photo", "url": f"{base_url}/media/{tweet['file']}"})
     return {
         "data": data,
-        "includes": {"media": media, "users": [{"id": "4196983835", "username": "dog_rates"}]},
+        "includes": {"media": media, "users": [user]},
     }
 
 
@@ -105,9 +138,17 @@ def write_image(folder: Path, name: str, seed: int, fault: str | None, rng: rand
 
 
 def make_sample(
-    data: Path, out: Path, posts: int, seed: int, base_url: str, page_size: int = 100, faults: bool = True
+    data: Path | None,
+    out: Path,
+    posts: int,
+    seed: int,
+    base_url: str,
+    page_size: int = 100,
+    faults: bool = True,
 ) -> dict:
-    table = load_tweets(data)
+    """Write OUT/posts.jsonl, OUT/images/media/* and OUT/faults.json; `data=None`: synthetic posts."""
+    table = load_tweets(data) if data is not None else synthetic_tweets(posts, seed)
+    user = WERATEDOGS_USER if data is not None else SYNTHETIC_USER
     tweets = table.sample(n=min(posts, table.height), seed=seed, shuffle=True).to_dicts()
     rng = random.Random(seed)
     chosen = assign_faults(len(tweets), rng) if faults else {}
@@ -119,10 +160,16 @@ def make_sample(
         )
     with open(out / "posts.jsonl", "w") as handle:
         for start in range(0, len(tweets), page_size):
-            handle.write(json.dumps(api_page(tweets[start : start + page_size], base_url.rstrip("/"))) + "\n")
+            page = api_page(tweets[start : start + page_size], base_url.rstrip("/"), user)
+            handle.write(json.dumps(page) + "\n")
     listed = {tweets[i]["tweet_id"]: fault for i, fault in sorted(chosen.items())}
     (out / "faults.json").write_text(json.dumps(listed, indent=2) + "\n")
-    return {"posts": len(tweets), "faults": listed, "posts_file": str(out / "posts.jsonl")}
+    return {
+        "posts": len(tweets),
+        "faults": listed,
+        "posts_file": str(out / "posts.jsonl"),
+        "source": "WeRateDogs" if data is not None else "synthetic",
+    }
 
 
 def main() -> None:
@@ -135,13 +182,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--base-url", default="http://127.0.0.1:8765")
     parser.add_argument("--no-faults", action="store_true", help="make every image valid")
+    parser.add_argument("--synthetic", action="store_true", help="synthetic posts even if --data exists")
     args = parser.parse_args()
-    summary = make_sample(
-        args.data, args.out, args.posts, args.seed, args.base_url, faults=not args.no_faults
-    )
+    data = None if args.synthetic or not args.data.is_dir() else args.data
+    if data is None and not args.synthetic:
+        print(f"no WeRateDogs data at {args.data}: making synthetic posts")
+    summary = make_sample(data, args.out, args.posts, args.seed, args.base_url, faults=not args.no_faults)
     print(
-        f"{summary['posts']} posts -> {summary['posts_file']}; {len(summary['faults'])} faulty images "
-        f"(see faults.json); images under {args.out / 'images'}"
+        f"{summary['posts']} {summary['source']} posts -> {summary['posts_file']}; "
+        f"{len(summary['faults'])} faulty images (see faults.json); images under {args.out / 'images'}"
     )
 
 

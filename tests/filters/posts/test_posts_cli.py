@@ -20,27 +20,27 @@ FAULT_REASONS = {
 }
 
 
+def make_sample(out: Path, server: ImageServer, *options: str) -> None:
+    command = [sys.executable, str(REPO / "scripts" / "make_weratedogs_sample.py"), "--out", str(out),
+               "--base-url", server.base_url, *options]
+    subprocess.run(command, check=True, capture_output=True)
+
+
 @pytest.fixture(scope="module")
 def weratedogs(shared_data, tmp_path_factory):
     """300 real WeRateDogs posts (ids, likes, text) whose synthetic images a local server serves."""
     sample = tmp_path_factory.mktemp("weratedogs")
     with ImageServer(root=sample / "images") as server:
-        subprocess.run(
-            [
-                sys.executable,
-                str(REPO / "scripts" / "make_weratedogs_sample.py"),
-                "--data",
-                str(shared_data / "weratedogs-likes"),
-                "--out",
-                str(sample),
-                "--posts",
-                "300",
-                "--base-url",
-                server.base_url,
-            ],
-            check=True,
-            capture_output=True,
-        )
+        make_sample(sample, server, "--data", str(shared_data / "weratedogs-likes"), "--posts", "300")
+        yield server, sample
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """40 synthetic posts, made without any shared data, whose images a local server serves."""
+    sample = tmp_path_factory.mktemp("synthetic")
+    with ImageServer(root=sample / "images") as server:
+        make_sample(sample, server, "--data", str(sample / "no-such-folder"), "--posts", "40")
         yield server, sample
 
 
@@ -134,3 +134,25 @@ def test_author_normalisation_from_the_command_line(weratedogs, tmp_path):
     assert manifest["balanced"] and engagement["reasons"].get("low_engagement", 0) > 0
     kept = pl.read_parquet(tmp_path / "kept")
     assert (kept["engagement_score"] >= 0.5).all()
+
+
+def test_synthetic_posts_need_no_shared_data(synthetic):
+    _, sample = synthetic
+    pages = [json.loads(line) for line in (sample / "posts.jsonl").read_text().splitlines()]
+    posts = [post for page in pages for post in page["data"]]
+    assert len(posts) == 40 and all(isinstance(p["id"], str) and len(p["id"]) == 18 for p in posts)
+    assert len({p["public_metrics"]["like_count"] for p in posts}) > 30
+    assert set(json.loads((sample / "faults.json").read_text())) <= {p["id"] for p in posts}
+
+
+def test_clean_run_elsewhere_stores_image_paths_that_open_from_anywhere(synthetic, tmp_path, monkeypatch):
+    _, sample = synthetic
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    posts = str(sample / "posts.jsonl")
+    result = CliRunner().invoke(app, ["clean", posts, "--out", "../clean", "--no-models"])
+    assert result.exit_code == 0, result.output
+    assert "40/40" in result.output  # the progress bar knows its total
+    monkeypatch.chdir(sample)
+    paths = [Path(p) for p in pl.read_parquet(tmp_path / "clean" / "kept")["image_path"]]
+    assert len(paths) > 30 and all(p.is_absolute() and p.is_file() for p in paths)
