@@ -20,6 +20,8 @@ console = Console()
 
 TRANSFORMS_OPTION = typer.Option(["log1p", "sqrt*log", "cbrt*log"], "--transform", "-t",
                                  help="Transform(s) to compare (repeat the option).")
+IMAGE_COLUMN_OPTION = typer.Option(None, help="Image column (bytes, HF Image or path) [default: image, "
+                                              "else image_path, as `posts clean` writes]")
 
 
 @app.command("simulate-error")
@@ -86,10 +88,12 @@ def describe(
 
 @app.command("train")
 def train(
-    data: str = typer.Argument(..., help="Parquet file/folder or HF dataset name (image + like columns)."),
+    data: str = typer.Argument(..., help="Parquet file/folder (posts clean's OUT/kept) or HF dataset."),
     out_dir: Path = typer.Option(..., "--out", help="Run folder: checkpoints, logs, train_config.json."),
     backbone: str = typer.Option("google/siglip2-base-patch16-224",
-                                 help="Hub name (SigLIP/SigLIP2/DINOv2/CLIP) or open_clip:ARCH/TAG."),
+                                 help="Hub name (SigLIP/SigLIP2/DINOv2/CLIP), open_clip:ARCH/TAG, or "
+                                      "tiny-siglip2 / tiny-siglip / tiny-dinov2: a tiny random model built "
+                                      "offline, to try the path without weights."),
     transform: str = typer.Option("cbrt*log", help="Target transform."),
     loss: str = typer.Option("mse", help="mse | huber | band-mse."),
     huber_delta: float = typer.Option(1.0, help="Huber transition point (transformed units)."),
@@ -101,8 +105,9 @@ def train(
     calibrate_band: str = typer.Option("2000,20000", help="Like band the calibration targets: low,high."),
     head: str = typer.Option("linear", help="linear | mlp (LAION aesthetic-predictor MLP)."),
     freeze_backbone: bool = typer.Option(False, help="Probe mode: train the head only."),
-    image_column: str = typer.Option("image"), like_column: str = typer.Option("like_count"),
-    image_size: int = typer.Option(224), batch_size: int = typer.Option(64, help="Per-device micro-batch."),
+    image_column: str | None = IMAGE_COLUMN_OPTION, like_column: str = typer.Option("like_count"),
+    image_size: int | None = typer.Option(None, help="Input side in pixels [default: 224; 32 for tiny-*]."),
+    batch_size: int = typer.Option(64, help="Per-device micro-batch."),
     grad_accum: int = typer.Option(1), max_steps: int = typer.Option(1000), lr: float = typer.Option(1e-5),
     head_lr: float | None = typer.Option(None), warmup_steps: int = typer.Option(100),
     checkpoint_every: int = typer.Option(500), keep_steps: str = typer.Option("", help="e.g. 9600,22000"),
@@ -112,14 +117,15 @@ def train(
 ) -> None:
     """Train the like regressor (bf16 + fused AdamW on CUDA; `torchrun` for several GPUs)."""
     from trainers.losses import LossConfig
-    from trainers.model import RegressorConfig
+    from trainers.model import RegressorConfig, default_image_size
     from trainers.train import TrainConfig
     from trainers.train import train as run_training
 
     config = TrainConfig(
         data=data, out_dir=out_dir, image_column=image_column, like_column=like_column,
         model=RegressorConfig(backbone=backbone, transform=transform, head=head,
-                              freeze_backbone=freeze_backbone, image_size=image_size),
+                              freeze_backbone=freeze_backbone,
+                              image_size=image_size or default_image_size(backbone)),
         loss=LossConfig(loss, huber_delta, _floats(band_weights), rank_weight),
         batch_size=batch_size, grad_accum=grad_accum, max_steps=max_steps, lr=lr, head_lr=head_lr,
         warmup_steps=warmup_steps, checkpoint_every=checkpoint_every, compile=compile,
@@ -136,7 +142,7 @@ def evaluate(
     model: Path = typer.Option(..., help="Exported model folder, or a training checkpoint folder."),
     out_dir: Path = typer.Option(Path("likes_eval"), "--out", help="metrics.json and plots go here."),
     export_to: Path | None = typer.Option(None, help="Also export the model here, card included."),
-    image_column: str = typer.Option("image"), like_column: str = typer.Option("like_count"),
+    image_column: str | None = IMAGE_COLUMN_OPTION, like_column: str = typer.Option("like_count"),
     batch_size: int = typer.Option(64), num_workers: int = typer.Option(4),
     device: str | None = typer.Option(None),
     as_json: bool = typer.Option(False, "--json"),

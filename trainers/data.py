@@ -4,6 +4,10 @@ DataLoader workers read their own share of Parquet row groups, decode and resize
 (with a pixel-count limit against decompression bombs), and yield uint8 tensors, so the GPU only
 sees ready batches. The raw row order is a pure function of (seed, epoch, rank, worker), which is
 what lets training resume mid-epoch by skipping rows before they are decoded.
+
+The image column defaults to the first of `IMAGE_COLUMNS` the data has: `image` (bytes, the HF
+Image feature, or a path) or `image_path` (what `curate posts clean` writes, absolute). A relative
+path is read from the Parquet file's folder.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import io
 import logging
 import random
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +31,16 @@ from curation.transforms import get_transform
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_PIXELS = 64_000_000
+IMAGE_COLUMNS = ("image", "image_path")
+
+
+def pick_image_column(names: list[str], path: str) -> str:
+    """The first of IMAGE_COLUMNS among `names`, or an error naming the columns there are."""
+    found = next((name for name in IMAGE_COLUMNS if name in names), None)
+    if found is None:
+        raise InputError(f"no image column (looked for {', '.join(IMAGE_COLUMNS)}; has: {', '.join(names)}); "
+                         "choose one with --image-column", path=path)
+    return found
 
 
 def parquet_files(source: str | Path) -> list[Path]:
@@ -37,6 +52,12 @@ def parquet_files(source: str | Path) -> list[Path]:
     return files
 
 
+def resolve_image_path(value: str, base_dir: Path | None) -> Path:
+    """An absolute path as it is; a relative one from `base_dir` (the Parquet file's folder)."""
+    path = Path(value)
+    return path if path.is_absolute() or base_dir is None else base_dir / path
+
+
 def open_image(value: Any, base_dir: Path | None, max_pixels: int) -> Image.Image:
     """bytes, {'bytes', 'path'} (the HF Image feature) or a path -> a PIL image, size-checked."""
     if isinstance(value, dict):
@@ -44,8 +65,7 @@ def open_image(value: Any, base_dir: Path | None, max_pixels: int) -> Image.Imag
     if isinstance(value, bytes | bytearray | memoryview):
         image = Image.open(io.BytesIO(bytes(value)))
     elif isinstance(value, str):
-        path = Path(value)
-        image = Image.open(path if path.is_absolute() or base_dir is None else base_dir / path)
+        image = Image.open(resolve_image_path(value, base_dir))
     else:
         raise ValueError(f"unsupported image value of type {type(value).__name__}")
     if image.width * image.height > max_pixels:
@@ -73,10 +93,10 @@ def decode_image(value: Any, size: int, *, base_dir: Path | None = None, crop: b
 class LikeImageStream(IterableDataset):
     """Samples {'pixels': uint8 (3, S, S), 'target': transformed likes, 'likes': raw likes}."""
 
-    def __init__(self, source: str | Path, *, image_column: str = "image", like_column: str = "like_count",
-                 transform: str = "cbrt*log", image_size: int = 224, crop: bool = False,
-                 shuffle_buffer: int = 0, seed: int = 0, rank: int = 0, world_size: int = 1,
-                 split: str = "train", max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    def __init__(self, source: str | Path, *, image_column: str | None = None,
+                 like_column: str = "like_count", transform: str = "cbrt*log", image_size: int = 224,
+                 crop: bool = False, shuffle_buffer: int = 0, seed: int = 0, rank: int = 0,
+                 world_size: int = 1, split: str = "train", max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.source, self.split = source, split
         self.image_column, self.like_column = image_column, like_column
         self.transform = get_transform(transform)
@@ -91,6 +111,7 @@ class LikeImageStream(IterableDataset):
 
     def _check_columns(self, path: Path) -> None:
         names = pq.read_schema(path).names
+        self.image_column = self.image_column or pick_image_column(names, str(path))
         for column in (self.image_column, self.like_column):
             if column not in names:
                 raise InputError(f"column not found (has: {', '.join(names)})", path=str(path), field=column)
@@ -128,7 +149,10 @@ class LikeImageStream(IterableDataset):
         from datasets.distributed import split_dataset_by_node
 
         stream = datasets.load_dataset(str(self.source), split=self.split, streaming=True)
-        if isinstance(stream.features.get(self.image_column), datasets.Image):
+        if self.image_column is None:
+            names = list(stream.features or {}) or list(next(iter(stream)))
+            self.image_column = pick_image_column(names, str(self.source))
+        if isinstance((stream.features or {}).get(self.image_column), datasets.Image):
             stream = stream.cast_column(self.image_column, datasets.Image(decode=False))
         stream = split_dataset_by_node(stream, rank=shard, world_size=shards)
         for example in stream:
@@ -166,6 +190,38 @@ class LikeImageStream(IterableDataset):
             target = float(self.transform.forward(np.array([like]))[0])
             yield {"pixels": pixels, "target": torch.tensor(target, dtype=torch.float32),
                    "likes": torch.tensor(float(like), dtype=torch.float64)}
+
+
+    def no_samples_error(self) -> InputError:
+        """A one-line error saying why no row gave a sample: the rows skipped by cause, one example."""
+        causes: Counter[str] = Counter()
+        examples: dict[str, str] = {}
+        rows = 0
+        for image, like, base_dir in self._raw_rows(0, 1, random.Random(0)):
+            rows += 1
+            cause, example = self._problem(image, like, base_dir)
+            if cause:
+                causes[cause] += 1
+                examples.setdefault(cause, example or f"row {rows - 1}")
+        if not causes:
+            return InputError(f"no usable samples in {rows} rows", path=str(self.source))
+        summary = "; ".join(f"{count} of {rows} rows {cause}, e.g. {examples[cause]}"
+                            for cause, count in causes.most_common())
+        return InputError(f"no usable samples ('{self.image_column}', '{self.like_column}'): {summary}",
+                          path=str(self.source))
+
+    def _problem(self, image: Any, like: Any, base_dir: Path | None) -> tuple[str, str]:
+        """(cause, example) for a row that gives no sample, ('', '') for a good one."""
+        if like is None:
+            return "have no like count", ""
+        if isinstance(image, str) and not (path := resolve_image_path(image, base_dir)).is_file():
+            read_as = "" if str(path) == image else f" (read as '{path}')"
+            return "name a missing image file", f"'{image}'{read_as}"
+        try:
+            decode_image(image, 8, base_dir=base_dir, max_pixels=self.max_pixels)
+        except (OSError, ValueError, Image.DecompressionBombError) as error:
+            return "have an undecodable image", str(error).splitlines()[0]
+        return "", ""
 
 
 def make_loader(dataset: LikeImageStream, batch_size: int, num_workers: int = 4,

@@ -65,7 +65,7 @@ def like_space_metrics(pred: np.ndarray, target: np.ndarray, transform: str,
 
 @torch.no_grad()
 def predict(model: torch.nn.Module, loader: Any, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
-    """Run the model over a loader of {'pixels', 'target'} batches: (predictions, targets)."""
+    """Run the model over a DataLoader of a LikeImageStream: (predictions, targets)."""
     model.eval()
     preds, targets = [], []
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda"))
@@ -73,6 +73,8 @@ def predict(model: torch.nn.Module, loader: Any, device: str = "cpu") -> tuple[n
         with autocast:
             preds.append(model(batch["pixels"].to(device, non_blocking=True)).float().cpu())
         targets.append(batch["target"].float())
+    if not preds:
+        raise loader.dataset.no_samples_error()  # a one-line reason, not torch.cat's traceback
     return torch.cat(preds).numpy(), torch.cat(targets).numpy()
 
 

@@ -1,7 +1,10 @@
 """The like-count regressor: a vision backbone loaded by name, a pooled embedding, a regression head.
 
 Backbones: any `transformers` vision model (SigLIP, SigLIP2 fixed-res and NaFlex, DINOv2, CLIP) by
-Hub name, or an `open_clip` model as "open_clip:ARCH" / "open_clip:ARCH/PRETRAINED_TAG". The model
+Hub name, or an `open_clip` model as "open_clip:ARCH" / "open_clip:ARCH/PRETRAINED_TAG", or one of
+`TINY_BACKBONES` ("tiny-siglip", "tiny-siglip2", "tiny-dinov2"): a 2-layer, 32-wide randomly
+initialised model of that family built offline from a config, to try the whole path without weights
+(its predictions mean nothing). The model
 takes images as (B, 3, H, W) uint8 in [0, 255] or float in [0, 1] and normalises them itself, so
 scoring and reward callers never need a separate processor.
 """
@@ -22,6 +25,32 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 HALF_MEAN, HALF_STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
 _VISION_TOWERS = {"siglip": "siglip_vision_model", "siglip2": "siglip2_vision_model",
                   "clip": "clip_vision_model"}
+TINY_BACKBONES = ("tiny-siglip", "tiny-siglip2", "tiny-dinov2")
+TINY_IMAGE_SIZE = 32
+_TINY = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+         "patch_size": 8}
+
+
+def tiny_backbone_config(kind: str, image_size: int = TINY_IMAGE_SIZE) -> dict[str, Any]:
+    """A 2-layer, 32-wide vision config of `kind` (siglip, siglip2, dinov2), as RegressorConfig
+    stores it; no download."""
+    import transformers
+
+    if kind == "siglip":
+        config = transformers.SiglipVisionConfig(image_size=image_size, **_TINY)
+    elif kind == "siglip2":
+        patches = (image_size // _TINY["patch_size"]) ** 2
+        config = transformers.Siglip2VisionConfig(num_patches=patches, **_TINY)
+    elif kind == "dinov2":
+        config = transformers.Dinov2Config(image_size=image_size, **_TINY)
+    else:
+        raise CurationError(f"no tiny backbone of kind '{kind}' (use siglip, siglip2 or dinov2)")
+    return config.to_dict()
+
+
+def default_image_size(backbone: str) -> int:
+    """The input side a backbone is built for: 32 for the tiny ones, else 224."""
+    return TINY_IMAGE_SIZE if backbone in TINY_BACKBONES else 224
 
 
 @dataclass
@@ -71,6 +100,9 @@ class _HFBackbone(nn.Module):
         super().__init__()
         from transformers import AutoModel
 
+        if config.backbone_config is None and config.backbone in TINY_BACKBONES:
+            config.backbone_config = tiny_backbone_config(config.backbone.removeprefix("tiny-"),
+                                                          config.image_size)
         vision_config = _vision_config(config, pretrained)
         if pretrained and config.backbone_config is None:
             model_class = type(AutoModel.from_config(vision_config))

@@ -32,7 +32,7 @@ class TrainConfig:
     model: RegressorConfig = field(default_factory=RegressorConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     pretrained: bool = True
-    image_column: str = "image"
+    image_column: str | None = None  # None: `image`, else `image_path` (trainers.data.IMAGE_COLUMNS)
     like_column: str = "like_count"
     batch_size: int = 64
     grad_accum: int = 1
@@ -101,7 +101,7 @@ class _Batches:
                 return batch
             except StopIteration:
                 if self.done == 0:
-                    raise RuntimeError("the training data produced no samples") from None
+                    raise self.dataset.no_samples_error() from None
                 self.epoch, self.done, self.iterator = self.epoch + 1, 0, None
 
 

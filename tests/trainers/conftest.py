@@ -1,4 +1,5 @@
-"""Tiny random backbones built from configs, and synthetic image Parquet files; all offline."""
+"""Tiny random backbones built from configs (`trainers.model.tiny_backbone_config`, the same ones
+`--backbone tiny-siglip2` trains), and synthetic image Parquet files; all offline."""
 
 from __future__ import annotations
 
@@ -11,23 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-TINY = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-        "patch_size": 8}
+from trainers.model import tiny_backbone_config
 
-
-def tiny_backbone_config(kind: str) -> dict:
-    """A 2-layer, 32-wide vision config of the given family, as the dict RegressorConfig stores."""
-    import transformers
-
-    if kind == "siglip":
-        config = transformers.SiglipVisionConfig(image_size=32, **TINY)
-    elif kind == "siglip2":
-        config = transformers.Siglip2VisionConfig(num_patches=16, **TINY)
-    elif kind == "dinov2":
-        config = transformers.Dinov2Config(image_size=32, **TINY)
-    else:
-        raise ValueError(kind)
-    return config.to_dict()
+__all__ = ["jpeg_bytes", "tiny_backbone_config", "write_image_parquet"]
 
 
 def jpeg_bytes(rng: np.random.Generator, brightness: float, size: int = 40) -> bytes:

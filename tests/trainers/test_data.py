@@ -59,3 +59,25 @@ def test_oversized_images_are_refused_before_decoding():
 def test_missing_columns_are_named(image_parquet):
     with pytest.raises(InputError, match="field 'favorites'"):
         LikeImageStream(image_parquet, like_column="favorites")
+
+
+def test_the_image_column_defaults_to_image_then_image_path(tmp_path, image_parquet):
+    Image.new("RGB", (20, 10), (0, 0, 255)).save(tmp_path / "blue.png")
+    clean = tmp_path / "kept.parquet"  # the columns `curate posts clean` writes, absolute paths
+    pq.write_table(pa.table({"image_path": [str(tmp_path / "blue.png")], "like_count": [3]}), clean)
+    assert LikeImageStream(clean).image_column == "image_path"
+    assert len(list(LikeImageStream(clean, image_size=4))) == 1
+    assert LikeImageStream(image_parquet).image_column == "image"
+    pq.write_table(pa.table({"picture": ["x.png"], "like_count": [3]}), tmp_path / "other.parquet")
+    with pytest.raises(InputError, match="no image column.*image, image_path.*picture"):
+        LikeImageStream(tmp_path / "other.parquet")
+
+
+def test_no_samples_is_explained_by_cause_with_an_example(tmp_path):
+    Image.new("RGB", (20, 10)).save(tmp_path / "ok.png")
+    pq.write_table(pa.table({"image_path": ["gone/a.jpg", "gone/b.jpg", str(tmp_path / "ok.png")],
+                             "like_count": [1, 2, None]}), tmp_path / "kept.parquet")
+    message = str(LikeImageStream(tmp_path / "kept.parquet").no_samples_error())
+    read_as = tmp_path / "gone" / "a.jpg"
+    assert f"2 of 3 rows name a missing image file, e.g. 'gone/a.jpg' (read as '{read_as}')" in message
+    assert "1 of 3 rows have no like count, e.g. row 2" in message

@@ -6,7 +6,14 @@ import pytest
 import torch
 from conftest import tiny_backbone_config
 
-from trainers.model import LikeRegressor, RegressorConfig, naflex_inputs
+from trainers.model import (
+    TINY_BACKBONES,
+    LikeRegressor,
+    RegressorConfig,
+    build_regressor,
+    default_image_size,
+    naflex_inputs,
+)
 
 
 def tiny_regressor(kind: str, **options) -> LikeRegressor:
@@ -50,3 +57,12 @@ def test_naflex_patches_match_the_siglip2_image_processor_layout():
     assert torch.equal(inputs["pixel_values"][0], convert_image_to_patches(image, 8))
     assert inputs["spatial_shapes"].tolist() == [[4, 6]]
     assert inputs["pixel_attention_mask"].sum() == 24
+
+
+@pytest.mark.parametrize("name", TINY_BACKBONES)
+def test_tiny_backbones_are_built_offline_by_name(name):
+    torch.manual_seed(0)
+    by_name = build_regressor(name, image_size=32)  # pretrained by default: the tiny ones have no weights
+    assert by_name.config.backbone_config == tiny_backbone_config(name.removeprefix("tiny-"))
+    assert by_name(torch.zeros(2, 3, 32, 32, dtype=torch.uint8)).shape == (2,)
+    assert default_image_size(name) == 32 and default_image_size("google/siglip2-base-patch16-224") == 224
