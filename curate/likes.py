@@ -33,7 +33,7 @@ def simulate_error(
     global_high: float = typer.Option(100_000.0, help="Global range: highest like count."),
     points: int = typer.Option(100, help="Evenly spaced grid points per range."),
     transforms: list[str] = TRANSFORMS_OPTION,
-    plot: Path | None = typer.Option(Path("likes_error_simulation.png"), help="PNG of the curves."),
+    plot: Path | None = typer.Option(None, help="Write a PNG of the curves here (none unless given)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Map a constant +-error in transformed space back to likes; average |error| per range."""
@@ -47,7 +47,7 @@ def simulate_error(
         plot_error_curves(table, plot, relative_error)
     if as_json:
         print(json.dumps({"relative_error": relative_error, "points": points, "ranges": ranges,
-                          "mean_abs_error": summary, "plot": str(plot) if plot else None}))
+                          "mean_abs_error": summary, "plot": str(plot.absolute()) if plot else None}))
         return
     out = Table(title=f"Mean |like error| under +-{relative_error:.0%} transformed-space error")
     out.add_column("transform")
@@ -56,8 +56,7 @@ def simulate_error(
     for name in transforms:
         out.add_row(name, *[f"{summary[label][name]:,.2f}" for label in ranges])
     console.print(out)
-    if plot is not None:
-        console.print(f"curves: {plot}")
+    console.print(f"curves: {plot.absolute()}" if plot else "curves: pass --plot FILE.png to draw them")
 
 
 @app.command("describe")

@@ -43,6 +43,16 @@ def test_simulate_error_cli_table_names_every_transform(tmp_path):
     assert "2,299.06" in result.output
 
 
+def test_simulate_error_writes_a_plot_only_where_asked_and_says_where(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["simulate-error"])
+    assert result.exit_code == 0, result.output
+    assert list(tmp_path.iterdir()) == [] and "--plot" in result.output
+    result = CliRunner().invoke(app, ["simulate-error", "--json", "--plot", "plots/curves.png"])
+    assert json.loads(result.stdout)["plot"] == str(tmp_path / "plots" / "curves.png")
+    assert [p.name for p in tmp_path.rglob("*.png")] == ["curves.png"]
+
+
 def test_describe_summarises_raw_and_transformed_targets():
     stats = describe_likes(np.array([0.0, 85.0, 85.0, 20_000.0]), ("cbrt*log",))
     assert stats["raw"]["count"] == 4 and stats["raw"]["50%"] == 85.0
