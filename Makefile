@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo demo-likes test lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/fix_torchvision_cpu.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ venv: $(STAMP)
 # local Hub server, load back. Score too with: make demo JUDGE_URL=http://HOST:PORT/v1 JUDGE_MODEL=NAME
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py --out out/demo
+
+# The like-regressor path on synthetic posts, a tiny random backbone and CPU: posts -> posts clean ->
+# likes train -> evaluate + export -> score; ends with a predicted like count (scripts/demo_likes.py).
+demo-likes: $(STAMP)
+	$(BIN)/python scripts/demo_likes.py --out out/demo-likes
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
