@@ -191,7 +191,6 @@ class LikeImageStream(IterableDataset):
             yield {"pixels": pixels, "target": torch.tensor(target, dtype=torch.float32),
                    "likes": torch.tensor(float(like), dtype=torch.float64)}
 
-
     def no_samples_error(self) -> InputError:
         """A one-line error saying why no row gave a sample: the rows skipped by cause, one example."""
         causes: Counter[str] = Counter()
