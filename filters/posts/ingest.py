@@ -3,7 +3,8 @@
 One output row per image. A post without images, without an id, or with an id stored as a float, is
 kept as a row rejected at stage `read` with its reason (repeated posts are the `duplicates` stage's
 work: `filters.posts.duplicates`). The text is the first of `text`, `full_text`, `content` that a
-post has, else null: no column is renamed to stand in for it. Local `image_path` values are stored
+post has, else null (the table readers run with `text_column=None`: no column is renamed to stand in
+for it). Local `image_path` values are stored
 absolute (relative ones are read from the working directory), so every later reader finds them from
 any folder. An X API v2 page is a JSON
 object with `data[]` (posts with `public_metrics` and `attachments.media_keys`) and `includes`
@@ -204,24 +205,6 @@ def line_ranges(path: InputPath, lines: int) -> list[LineRange]:
     return [LineRange(start, end, first) for (start, first), end in zip(starts, ends, strict=True)]
 
 
-class TextOptional:
-    """For table readers of posts, which may have no text: a missing `text` column is added as nulls,
-    so the base reader renames no column, and `image_rows` still finds `full_text` or `content`."""
-
-    def _finish(self, frame: pl.DataFrame, source: InputPath, first_row: int) -> pl.DataFrame:
-        if self.text_column not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(self.text_column))
-        return super()._finish(frame, source, first_row)
-
-
-class PostCsvReader(TextOptional, CsvReader):
-    """A CSV of posts, with or without a text column."""
-
-
-class PostParquetReader(TextOptional, ParquetReader):
-    """A Parquet file of posts, with or without a text column."""
-
-
 class PostReader(Reader):
     """Stream posts from a .jsonl/.json/.csv/.parquet file (or Parquet folder), local or at an fsspec
     URL, as post-schema batches. `split` cuts it into parts for input shards: runs of lines of each
@@ -352,9 +335,9 @@ class PostReader(Reader):
 
     def _table_frames(self, file: InputPath) -> Iterator[pl.DataFrame]:
         if self.format == "csv":
-            yield from PostCsvReader(file, batch_size=self.batch_size).batches()
+            yield from CsvReader(file, batch_size=self.batch_size, text_column=None).batches()
             return
-        reader = PostParquetReader(file, batch_size=self.batch_size)
+        reader = ParquetReader(file, batch_size=self.batch_size, text_column=None)
         if self.row_groups is None:
             yield from reader.batches()
         else:
