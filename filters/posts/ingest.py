@@ -3,12 +3,11 @@
 One output row per image. A post without images, without an id, or with an id stored as a float, is
 kept as a row rejected at stage `read` with its reason (repeated posts are the `duplicates` stage's
 work: `filters.posts.duplicates`). The text is the first of `text`, `full_text`, `content` that a
-post has, else null (the table readers run with `text_column=None`: no column is renamed to stand in
-for it). Local `image_path` values are stored
-absolute (relative ones are read from the working directory), so every later reader finds them from
-any folder. An X API v2 page is a JSON
-object with `data[]` (posts with `public_metrics` and `attachments.media_keys`) and `includes`
-(`media[]` with `media_key`, `type`, `url`/`preview_image_url`; `users[]` with `id`, `username`).
+post has, else null (table readers run with `text_column=None`: no column stands in for it). Local
+`image_path` values are stored absolute (relative ones are read from the working directory), so
+every later reader finds them from any folder. An X API v2 page is a JSON object with `data[]`
+(posts with `public_metrics` and `attachments.media_keys`) and `includes` (`media[]` with
+`media_key`, `type`, `url`/`preview_image_url`; `users[]` with `id`, `username`).
 """
 
 from __future__ import annotations
