@@ -44,8 +44,9 @@ def address_category(address: str | IPAddress) -> str | None:
         ("unspecified", ip.is_unspecified),
         ("link-local", ip.is_link_local),
         ("multicast", ip.is_multicast),
+        ("reserved", ip.is_reserved),
         ("private", ip.is_private),
-        ("reserved", ip.is_reserved or not ip.is_global),
+        ("reserved", not ip.is_global),
     )
     return next((name for name, hit in checks if hit), None)
 
