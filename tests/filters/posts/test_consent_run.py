@@ -28,7 +28,7 @@ def ten_hosts(tmp_path_factory):
             for i in range(IMAGES_PER_HOST):
                 body = synthetic_image(120, 90, seed=10 * h + i, fmt="JPEG")
                 url = server.route(f"/art/{i}.jpg", Response.image(body))
-                post = {"post_id": str(100 * h + i), "author": f"artist{h}", "like_count": 10, "image_url": url}
+                post = {"post_id": str(100 * h + i), "author": f"a{h}", "like_count": 10, "image_url": url}
                 lines.append(json.dumps(post))
         posts.write_text("\n".join(lines) + "\n")
         yield servers, posts
