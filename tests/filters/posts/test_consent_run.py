@@ -60,3 +60,38 @@ def test_switching_robots_off_is_recorded_and_keeps_every_post(ten_hosts, tmp_pa
     manifest = clean(posts, tmp_path / "out", "--no-robots")
     assert manifest["rows_kept"] == len(HOSTS) * IMAGES_PER_HOST
     assert manifest["params"]["consent"]["honoured"] == ["x-robots-tag", "tdmrep", "c2pa"]
+
+
+@pytest.fixture(scope="module")
+def every_signal(tmp_path_factory):
+    """One host publishing every signal (see test_fetch_consent), one post per image."""
+    from tests.filters.posts.test_fetch_consent import publish
+
+    posts = tmp_path_factory.mktemp("signals") / "posts.jsonl"
+    with ImageServer() as server:
+        urls = publish(server)
+        lines = [json.dumps({"post_id": str(n), "text": name, "like_count": 10, "image_url": url})
+                 for n, (name, url) in enumerate(urls.items())]
+        posts.write_text("\n".join(lines) + "\n")
+        yield posts
+
+
+def fetch_reasons(out: Path, *options: str, posts: Path) -> dict:
+    manifest = clean(posts, out, *options)
+    return next(s for s in manifest["stages"] if s["name"] == "fetch")["reasons"]
+
+
+@pytest.mark.parametrize(
+    ("options", "reasons"),
+    [
+        ((), {"opt_out:tdmrep": 2, "opt_out:x-robots-tag": 1, "opt_out:robots": 1, "opt_out:c2pa": 1}),
+        (("--no-robots",), {"opt_out:tdmrep": 2, "opt_out:x-robots-tag": 1, "opt_out:c2pa": 1}),
+        (("--no-x-robots-tag",), {"opt_out:tdmrep": 2, "opt_out:robots": 1, "opt_out:c2pa": 1}),
+        (("--no-tdmrep",), {"opt_out:x-robots-tag": 1, "opt_out:robots": 1, "opt_out:c2pa": 1}),
+        (("--no-c2pa",), {"opt_out:tdmrep": 2, "opt_out:x-robots-tag": 1, "opt_out:robots": 1}),
+        (("--x-robots-directives", "noindex"), {"opt_out:tdmrep": 2, "opt_out:robots": 1, "opt_out:c2pa": 1}),
+        (("--user-agent", "otherbot/2.0"), {"opt_out:robots": 8}),
+    ],
+)
+def test_the_consent_options_of_the_command_line(every_signal, tmp_path, options, reasons):
+    assert fetch_reasons(tmp_path / "out", *options, posts=every_signal) == reasons
