@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import json
 import mimetypes
+import ssl
 import sys
 import threading
 import time
@@ -169,12 +170,13 @@ class _Server(ThreadingHTTPServer):
 
 class ImageServer:
     """Serve on `host` (127.0.0.1) in a background thread: `with ImageServer(root=folder) as server: ...`.
-    `headers` are added to every file served from `root`."""
+    `headers` are added to every file served from `root`; `tls` (certificate chain file, key file)
+    serves https."""
 
     def __init__(self, root: str | Path | None = None, port: int = 0, host: str = "127.0.0.1",
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, tls: tuple[Path, Path] | None = None) -> None:
         self.root = None if root is None else Path(root).resolve()
-        self.port, self.host = port, host
+        self.port, self.host, self.tls = port, host, tls
         self.file_headers = tuple((headers or {}).items())
         self._routes: dict[str, list[Response]] = {}
         self._counts: Counter[str] = Counter()
@@ -185,7 +187,7 @@ class ImageServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
@@ -241,6 +243,10 @@ class ImageServer:
 
     def start(self) -> ImageServer:
         self._server = _Server((self.host, self.port), _Handler)
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._server.owner = self
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(

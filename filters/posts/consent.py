@@ -35,6 +35,7 @@ DEFAULT_DIRECTIVES = ("noai", "noimageai", "noml", "none", "noindex", "noimagein
 DEFAULT_USER_AGENT = "aesthetic-curation/0.1 (+https://github.com/aesthetic-curation)"
 ROBOTS_LIMIT = 500 * 1024
 TDMREP_LIMIT = 256 * 1024
+HOST_FAILURES = ("blocked_address", "dns_error", "tls_error")  # the image itself would fail the same way
 SCOPED_DIRECTIVES = ("unavailable_after", "max-snippet", "max-image-preview", "max-video-preview")
 
 
@@ -231,7 +232,7 @@ class Consent:
         try:
             return self.retry(lambda: self._read_robots(url))
         except FetchFailure as failure:
-            if failure.reason == "blocked_address":
+            if failure.reason in HOST_FAILURES:
                 raise
             if failure.reason == "http_error" and "redirects" in failure.detail:
                 return "", None
@@ -259,7 +260,7 @@ class Consent:
             body = fetched.read(TDMREP_LIMIT, time.monotonic() + self.client.timeout, self.client.timeout)
             rules = json.loads(body)
         except FetchFailure as failure:
-            if failure.reason == "blocked_address":
+            if failure.reason in HOST_FAILURES:
                 raise
             return []
         except ValueError:

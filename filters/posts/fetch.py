@@ -240,9 +240,9 @@ class FetchImages:
         return self._store(with_image(FetchResult(url, policy=self.policy_key), body, self.max_pixels), body)
 
     def _download(self, url: str) -> bytes:
-        deadline = time.monotonic() + self.timeout
         runtime = self.runtime
         fetched = runtime.client.get(url, before_hop=runtime.consent.before_request)
+        deadline = time.monotonic() + self.timeout  # the body's own; a crawl-delay wait is not counted
         try:
             self._check_response(fetched)
         except FetchFailure:

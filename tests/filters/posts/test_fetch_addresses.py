@@ -8,6 +8,7 @@ import polars as pl
 from typer.testing import CliRunner
 
 from curate.posts import app
+from curation.testing.certificates import issue
 from curation.testing.image_server import ImageServer, Response, synthetic_image
 from filters.posts.addresses import Resolver
 from filters.posts.fetch import FetchImages
@@ -89,3 +90,24 @@ def test_a_rerun_with_the_host_allowed_fetches_what_was_refused(tmp_path):
         assert refused["reject_reason"].to_list() == ["blocked_address"]
         allowed = fetch(FetchImages(tmp_path / "images", allow_networks=("127.0.0.1/32",)), [url])
         assert allowed["reject_reason"].to_list() == [None] and server.counts["/a.jpg"] == 1
+
+
+def test_https_is_pinned_too_with_the_name_checked_in_the_certificate(tmp_path, monkeypatch):
+    """TLS to the checked address: SNI and the certificate check use the URL's host name."""
+    chain, key, ca = issue("images.test", "tls", names=("images.test",))
+    for name, data in {"chain.pem": chain, "key.pem": key, "ca.pem": ca}.items():
+        (tmp_path / name).write_bytes(data)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))  # trust the test CA, in this test only
+
+    class OneAnswer(Resolver):
+        def resolve(self, host: str, port: int) -> str:
+            return "127.0.0.2"
+
+    with ImageServer(host="127.0.0.2", tls=(tmp_path / "chain.pem", tmp_path / "key.pem")) as server:
+        server.route("/a.jpg", Response.image(JPEG))
+        urls = [f"https://images.test:{server.port}/a.jpg", f"https://other.test:{server.port}/a.jpg"]
+        stage = FetchImages(tmp_path / "images", allow_networks=("127.0.0.2/32",), attempts=1)
+        stage.runtime.client.resolver = OneAnswer()
+        out = fetch(stage, urls)
+        assert out["reject_reason"].to_list() == [None, "tls_error"], "other.test is not in the certificate"
+        assert server.counts["/a.jpg"] == 1
