@@ -16,13 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
-from urllib3.exceptions import (
-    HTTPError,
-    MaxRetryError,
-    NewConnectionError,
-    ProtocolError,
-    SSLError,
-)
+from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from filters.posts.addresses import AddressPolicy, Resolver
@@ -98,8 +92,6 @@ def as_failure(error: Exception, timeout: float) -> FetchFailure:
         return FetchFailure("incomplete_body", f"{name}: {error}", True)
     if isinstance(error, SSLError):
         return FetchFailure("tls_error", f"{name}: {error}")
-    if isinstance(error, NewConnectionError | ProtocolError | HTTPError | OSError):
-        return FetchFailure("connection_error", f"{name}: {error}", True)
     return FetchFailure("connection_error", f"{name}: {error}", True)
 
 
