@@ -17,7 +17,7 @@ HOST_FILES = {"/robots.txt", "/.well-known/tdmrep.json"}
 
 def fetcher(images_dir: Path, **overrides) -> FetchImages:
     options = {
-        "timeout": 0.5,
+        "timeout": 1.0,  # robots.txt, tdmrep.json and each image must answer in time, even under load
         "attempts": 2,
         "backoff_initial": 0.02,
         "backoff_max": 0.1,
@@ -34,7 +34,7 @@ def script(server: ImageServer) -> dict[str, tuple[str, str | None]]:
         "ok_png": (Response.image(PNG), None),
         "ok_jpeg": (Response.image(JPEG), None),
         "slow_but_in_time": (Response.image(PNG, delay=0.2), None),
-        "too_slow": (Response.image(JPEG, delay=2.0), "timeout"),
+        "too_slow": (Response.image(JPEG, delay=3.0), "timeout"),
         "missing": (Response.error(404), "http_404"),
         "server_error": (Response.error(500), "http_error"),
         "cut_short": (Response.truncated(PNG, keep=100), "incomplete_body"),
