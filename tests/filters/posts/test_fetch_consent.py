@@ -137,6 +137,8 @@ def test_crawl_delay_spaces_the_requests_to_a_host(tmp_path):
         elapsed = time.monotonic() - started
         assert out["reject_reason"].null_count() == 4
         assert elapsed >= 3 * 0.3, "four requests on four threads, yet one at a time, 0.3 s apart"
+        arrivals = [t for path, t in server.log if path.endswith(".jpg")]
+        assert arrivals[-1] - arrivals[0] >= 2 * 0.3, "spaced at the server too (one delay's worth of jitter)"
 
 
 def test_the_manifest_counts_what_each_signal_removed(host, tmp_path):
