@@ -11,6 +11,7 @@ from curate.posts import app
 from curation.testing.image_server import ImageServer
 
 REPO = Path(__file__).resolve().parents[3]
+LOCAL = ("--allow-private-hosts", "127.0.0.1/32")  # the image server is local; the default refuses it
 FAULT_REASONS = {
     "missing": "http_404",
     "tiny": "too_small",
@@ -51,7 +52,7 @@ def read_all(folder: Path) -> pl.DataFrame:
 
 def clean(posts: Path, out: Path, *options: str) -> dict:
     result = CliRunner().invoke(
-        app, ["clean", str(posts), "--out", str(out), "--no-models", "--json", *options]
+        app, ["clean", str(posts), "--out", str(out), "--no-models", "--json", *LOCAL, *options]
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
