@@ -151,7 +151,7 @@ def test_clean_run_elsewhere_stores_image_paths_that_open_from_anywhere(syntheti
     (tmp_path / "here").mkdir()
     monkeypatch.chdir(tmp_path / "here")
     posts = str(sample / "posts.jsonl")
-    result = CliRunner().invoke(app, ["clean", posts, "--out", "../clean", "--no-models"])
+    result = CliRunner().invoke(app, ["clean", posts, "--out", "../clean", "--no-models", *LOCAL])
     assert result.exit_code == 0, result.output
     assert "40/40" in result.output  # the progress bar knows its total
     monkeypatch.chdir(sample)
