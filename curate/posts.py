@@ -84,6 +84,16 @@ def model_stages(
     return list(build_model_stages(config))
 
 
+def allowed_networks(values: list[str] | None) -> tuple[str, ...]:
+    """The --allow-private-hosts networks, checked here so that a typo is a one-line error."""
+    from filters.posts.addresses import parse_networks
+
+    try:
+        return tuple(str(network) for network in parse_networks(values))
+    except ValueError as error:
+        raise CurationError(f"--allow-private-hosts: {error}") from None
+
+
 @app.command()
 def clean(
     posts: PostsArgument,
@@ -96,6 +106,24 @@ def clean(
     max_mb: Annotated[float, typer.Option(help="Largest image accepted, in MB")] = 20.0,
     attempts: Annotated[int, typer.Option(help="Tries per URL for 5xx, timeouts, broken bodies")] = 3,
     retry_failed: Annotated[bool, typer.Option(help="Request URLs that failed transiently before")] = False,
+    robots: Annotated[bool, typer.Option(help="Honour robots.txt (and its crawl-delay)")] = True,
+    x_robots_tag: Annotated[bool, typer.Option(help="Honour X-Robots-Tag response headers")] = True,
+    x_robots_directives: Annotated[
+        str | None,
+        typer.Option(help="X-Robots-Tag directives that refuse an image, comma-separated "
+                     "[default: noai,noimageai,noml,none,noindex,noimageindex]"),
+    ] = None,
+    tdmrep: Annotated[bool, typer.Option(help="Honour TDMRep (tdm-reservation header, tdmrep.json)")] = True,
+    c2pa: Annotated[bool, typer.Option(help="Honour C2PA training-and-data-mining assertions")] = True,
+    user_agent: Annotated[
+        str | None,
+        typer.Option(help="User-Agent sent; its product token (before '/') is matched in robots.txt and "
+                     "X-Robots-Tag [default: aesthetic-curation/0.1 (+...)]"),
+    ] = None,
+    allow_private_hosts: Annotated[
+        list[str] | None,
+        typer.Option(help="Networks that may be fetched although not public, e.g. 127.0.0.1/32 (repeatable)"),
+    ] = None,
     min_side: Annotated[int, typer.Option(help="Smallest image side kept, in pixels")] = 64,
     max_aspect: Annotated[float, typer.Option(help="Largest long/short side ratio kept")] = 4.0,
     max_pixels: Annotated[int, typer.Option(help="Decompression-bomb limit, in pixels")] = 89_478_485,
@@ -137,6 +165,7 @@ def clean(
         TextSignals,
         read_posts,
     )
+    from filters.posts.consent import DEFAULT_DIRECTIVES, DEFAULT_USER_AGENT, ConsentPolicy
     from filters.posts.engagement import engagement_reference
 
     check_engine(engine)
@@ -155,6 +184,17 @@ def clean(
         max_bytes=int(max_mb * 1024 * 1024),
         attempts=attempts,
         retry_failed=retry_failed,
+        max_pixels=max_pixels,
+        consent=ConsentPolicy(
+            robots=robots,
+            x_robots_tag=x_robots_tag,
+            tdmrep=tdmrep,
+            c2pa=c2pa,
+            directives=DEFAULT_DIRECTIVES if x_robots_directives is None
+            else tuple(d.strip().lower() for d in x_robots_directives.split(",") if d.strip()),
+            user_agent=user_agent or DEFAULT_USER_AGENT,
+        ),
+        allow_networks=allowed_networks(allow_private_hosts),
     )
     stages = [
         duplicates,
@@ -180,6 +220,7 @@ def clean(
         "max_mb": max_mb,
         "attempts": attempts,
         "retry_failed": retry_failed,
+        "consent": fetch.describe(),
         "min_side": min_side,
         "max_aspect": max_aspect,
         "max_pixels": max_pixels,

@@ -14,7 +14,8 @@ Stable Diffusion web UI `parameters`.
 
     python scripts/make_weratedogs_sample.py --out out/weratedogs-sample --posts 300
     python -m curation.testing.image_server --root out/weratedogs-sample/images --port 8765 &
-    curate posts clean out/weratedogs-sample/posts.jsonl --out out/weratedogs-clean --no-models
+    curate posts clean out/weratedogs-sample/posts.jsonl --out out/weratedogs-clean --no-models \
+        --allow-private-hosts 127.0.0.1/32   # the images are local; untrusted URLs may not reach loopback
 """
 
 from __future__ import annotations

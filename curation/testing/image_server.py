@@ -1,13 +1,20 @@
-"""A real HTTP image server on 127.0.0.1, scriptable per path, that counts requests per path.
+"""A real HTTP image server on a loopback address, scriptable per path, that counts requests per path.
 
 Each path answers with its scripted `Response`s in turn (the last one repeats): an image body, a
 status (404, 500...), a delay, a body cut short of its declared length, a huge generated body, a
-wrong content type or a redirect. Files under `root` are served too, with the type their extension
-names, so a folder of images can stand in for a CDN.
+wrong content type, a redirect, or extra headers. Files under `root` are served too, with the type
+their extension names, so a folder of images can stand in for a CDN.
+
+The opt-out modes a host can publish: `robots(text)` serves a robots.txt, `tdmrep(rules)` a
+/.well-known/tdmrep.json, `headers=` adds headers (`X-Robots-Tag: noai`, `tdm-reservation: 1`) to
+every file; a route's `Response(headers=...)` adds them to one path, and a 503 route for
+/robots.txt makes it unreachable. `host=` binds another loopback address (127.0.0.2...), so that
+tests can run several hosts, and redirects between them.
 
     with ImageServer() as server:
         server.route("/slow.png", Response.image(png_bytes, delay=0.3))
         server.route("/flaky.png", Response.error(500), Response.image(png_bytes))
+        server.robots("User-agent: *\nDisallow: /private/\n")
         ...  # fetch server.url("/slow.png"), then read server.counts
 """
 
@@ -15,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import mimetypes
+import ssl
 import sys
 import threading
 import time
@@ -42,10 +51,17 @@ class Response:
     generated_size: int = 0
     declare_length: bool = True
     location: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def image(cls, body: bytes, content_type: str | None = None, delay: float = 0.0) -> Response:
-        return cls(body=body, content_type=content_type or sniff_content_type(body), delay=delay)
+    def image(cls, body: bytes, content_type: str | None = None, delay: float = 0.0,
+              headers: dict[str, str] | None = None) -> Response:
+        return cls(body=body, content_type=content_type or sniff_content_type(body), delay=delay,
+                   headers=tuple((headers or {}).items()))
+
+    @classmethod
+    def text(cls, body: str, content_type: str = "text/plain") -> Response:
+        return cls(body=body.encode(), content_type=content_type)
 
     @classmethod
     def error(cls, status: int = 500, delay: float = 0.0) -> Response:
@@ -120,6 +136,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", response.content_type)
         if response.location:
             self.send_header("Location", response.location)
+        for name, value in response.headers:
+            self.send_header(name, value)
         if response.declare_length:
             self.send_header("Content-Length", str(response.length))
         else:
@@ -151,20 +169,25 @@ class _Server(ThreadingHTTPServer):
 
 
 class ImageServer:
-    """Serve on 127.0.0.1 in a background thread: `with ImageServer(root=folder) as server: ...`."""
+    """Serve on `host` (127.0.0.1) in a background thread: `with ImageServer(root=folder) as server: ...`.
+    `headers` are added to every file served from `root`; `tls` (certificate chain file, key file)
+    serves https."""
 
-    def __init__(self, root: str | Path | None = None, port: int = 0) -> None:
+    def __init__(self, root: str | Path | None = None, port: int = 0, host: str = "127.0.0.1",
+                 headers: dict[str, str] | None = None, tls: tuple[Path, Path] | None = None) -> None:
         self.root = None if root is None else Path(root).resolve()
-        self.port = port
+        self.port, self.host, self.tls = port, host, tls
+        self.file_headers = tuple((headers or {}).items())
         self._routes: dict[str, list[Response]] = {}
         self._counts: Counter[str] = Counter()
+        self._log: list[tuple[str, float]] = []
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
@@ -175,16 +198,31 @@ class ImageServer:
             self._routes["/" + path.lstrip("/")] = list(responses)
         return self.url(path)
 
+    def robots(self, text: str) -> str:
+        """Publish a robots.txt; returns its URL."""
+        return self.route("/robots.txt", Response.text(text))
+
+    def tdmrep(self, rules: list[dict]) -> str:
+        """Publish /.well-known/tdmrep.json (a list of {location, tdm-reservation, tdm-policy})."""
+        return self.route("/.well-known/tdmrep.json", Response.text(json.dumps(rules), "application/json"))
+
     @property
     def counts(self) -> Counter[str]:
         """Requests received per path so far."""
         with self._lock:
             return Counter(self._counts)
 
+    @property
+    def log(self) -> list[tuple[str, float]]:
+        """(path, time.monotonic() on arrival) of every request so far, in order."""
+        with self._lock:
+            return list(self._log)
+
     def next_response(self, path: str) -> Response:
         with self._lock:
             seen = self._counts[path]
             self._counts[path] += 1
+            self._log.append((path, time.monotonic()))
             responses = self._routes.get(path)
         if responses:
             return responses[min(seen, len(responses) - 1)]
@@ -198,11 +236,17 @@ class ImageServer:
             return Response.error(404)
         body = file.read_bytes()
         return Response(
-            body=body, content_type=mimetypes.guess_type(file.name)[0] or sniff_content_type(body)
+            body=body,
+            content_type=mimetypes.guess_type(file.name)[0] or sniff_content_type(body),
+            headers=self.file_headers,
         )
 
     def start(self) -> ImageServer:
-        self._server = _Server(("127.0.0.1", self.port), _Handler)
+        self._server = _Server((self.host, self.port), _Handler)
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._server.owner = self
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
@@ -226,12 +270,23 @@ class ImageServer:
 
 
 def main() -> None:
-    """`python -m curation.testing.image_server --root DIR --port 8765`: serve a folder until Ctrl-C."""
+    """`python -m curation.testing.image_server --root DIR --port 8765`: serve a folder until Ctrl-C.
+    The opt-out options make the host publish a signal, for demos of the consent checks."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--root", type=Path, required=True, help="folder whose files are served")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (127.0.0.2, ...)")
+    parser.add_argument("--disallow", action="append", default=[], metavar="PATH",
+                        help="serve a robots.txt with 'User-agent: * / Disallow: PATH' (repeatable)")
+    parser.add_argument("--x-robots-tag", help="send 'X-Robots-Tag: VALUE' with every file, e.g. noai")
+    parser.add_argument("--tdm-reservation", action="store_true",
+                        help="send 'tdm-reservation: 1' with every file")
     args = parser.parse_args()
-    server = ImageServer(root=args.root, port=args.port).start()
+    headers = {"X-Robots-Tag": args.x_robots_tag} if args.x_robots_tag else {}
+    headers |= {"tdm-reservation": "1"} if args.tdm_reservation else {}
+    server = ImageServer(root=args.root, port=args.port, host=args.host, headers=headers).start()
+    if args.disallow:
+        server.robots("User-agent: *\n" + "".join(f"Disallow: {path}\n" for path in args.disallow))
     print(f"serving {args.root} at {server.base_url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         while True:

@@ -1,9 +1,11 @@
-"""Validate fetched images with Pillow: size, aspect ratio, animation, truncation, corruption.
+"""Validate images: size, aspect ratio, animation, truncation, corruption.
 
-The pixel count is checked from the header before any pixel is decoded, so a decompression bomb
-is refused without being inflated. `verify()` catches broken chunk structure; a full `load()`
-catches truncated or corrupt pixel data. Files are checked in a thread pool (Pillow's decoders
-release the GIL).
+Rows that come from the fetch stage already carry their image facts (`width`, `height`,
+`image_format`, `image_animated`), found while the bytes were in memory, and no file is read
+again. Other rows open their file once (`filters.posts.image_facts`): the pixel count is checked
+from the header before any pixel is decoded, so a decompression bomb is refused without being
+inflated, and a draft-mode (JPEG) or first-frame decode catches truncated or corrupt data. Files are
+checked in a thread pool (Pillow's decoders release the GIL).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from filters.posts.image_facts import DEFAULT_MAX_PIXELS, ImageFacts, ImageProblem, inspect_image
 from filters.posts.schema import DECODE_COLUMNS, reject_rows
 
-DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own MAX_IMAGE_PIXELS default
+FACT_COLUMNS = ("width", "height", "image_format", "image_animated")
 RESULT_SCHEMA = {**DECODE_COLUMNS, "_reason": pl.Utf8, "_detail": pl.Utf8}
 
 
@@ -33,46 +36,41 @@ class DecodeImages:
     adds: tuple[str, ...] = ("width", "height", "image_format")
 
     def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
-        from PIL import Image
-
-        Image.MAX_IMAGE_PIXELS = max(self.max_pixels, Image.MAX_IMAGE_PIXELS or 0)
-        with ThreadPoolExecutor(self.workers) as pool:
-            results = list(pool.map(self.inspect, batch["image_path"].to_list()))
+        known = self._known_facts(batch)
+        paths = batch["image_path"].to_list()
+        if all(known):
+            results = list(map(self.inspect, paths, known))
+        else:
+            with ThreadPoolExecutor(self.workers) as pool:
+                results = list(pool.map(self.inspect, paths, known))
         found = pl.DataFrame(results, schema=RESULT_SCHEMA)
         batch = batch.drop(*DECODE_COLUMNS, strict=False).hstack(found)
         return reject_rows(batch, pl.col("_reason"), pl.col("_detail")).drop("_reason", "_detail")
 
-    def inspect(self, path: str | None) -> dict:
-        """Width, height and format of one file, with a reject reason when it fails a check."""
-        result = dict.fromkeys(RESULT_SCHEMA)
-        if path is None:
-            return result | {"_reason": "missing_image", "_detail": "no image_path"}
-        from PIL import Image
+    @staticmethod
+    def _known_facts(batch: pl.DataFrame) -> list[ImageFacts | None]:
+        """The facts the fetch stage found for each row, None where a file must be opened."""
+        if not set(FACT_COLUMNS) <= set(batch.columns):
+            return [None] * batch.height
+        rows = batch.select(FACT_COLUMNS).iter_rows()
+        return [None if None in row else ImageFacts(*row) for row in rows]
 
+    def inspect(self, path: str | None, known: ImageFacts | None = None) -> dict:
+        """Width, height and format of one image, with a reject reason when it fails a check."""
+        result = dict.fromkeys(RESULT_SCHEMA)
+        if known is None and path is None:
+            return result | {"_reason": "missing_image", "_detail": "no image_path"}
         try:
-            opened = self._open_and_load(path, result)
-        except Image.DecompressionBombError as error:
-            return result | {"_reason": "decompression_bomb", "_detail": str(error)[:300]}
+            facts = known or inspect_image(path, self.max_pixels)
         except FileNotFoundError:
             return result | {"_reason": "missing_image", "_detail": f"{path} not found"}
-        except Exception as error:  # noqa: BLE001 (Pillow raises many types for bad data)
-            reason = "truncated_image" if "truncat" in str(error).lower() else "corrupt_image"
-            return result | {"_reason": reason, "_detail": f"{type(error).__name__}: {error}"[:300]}
-        return result | self._check(*opened)
-
-    def _open_and_load(self, path: str, result: dict) -> tuple[int, int, bool]:
-        from PIL import Image
-
-        with Image.open(path) as image:
-            width, height = image.size
-            result.update(width=width, height=height, image_format=image.format)
-            if width * height > self.max_pixels:
-                return width, height, False
-            animated = bool(getattr(image, "is_animated", False))
-            image.verify()
-        with Image.open(path) as image:
-            image.load()
-        return width, height, animated
+        except ImageProblem as problem:
+            if problem.facts is not None:
+                result.update(width=problem.facts.width, height=problem.facts.height,
+                              image_format=problem.facts.format)
+            return result | {"_reason": problem.reason, "_detail": problem.detail}
+        result.update(width=facts.width, height=facts.height, image_format=facts.format)
+        return result | self._check(facts.width, facts.height, facts.animated)
 
     def _check(self, width: int, height: int, animated: bool) -> dict:
         if width * height > self.max_pixels:

@@ -51,7 +51,8 @@ def post_sample(shared_data, tmp_path_factory):
 
 
 def clean(posts: Path, out: Path, *options: str) -> dict:
-    args = ["clean", str(posts), "--out", str(out), "--no-models", "--json", "--min-likes", str(MIN_LIKES)]
+    args = ["clean", str(posts), "--out", str(out), "--no-models", "--json", "--min-likes", str(MIN_LIKES),
+            "--allow-private-hosts", "127.0.0.1/32"]  # the image server is local; the default refuses it
     result = CliRunner().invoke(app, [*args, *options])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)

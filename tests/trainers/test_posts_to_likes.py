@@ -33,7 +33,7 @@ def clean_posts(tmp_path_factory) -> Path:
                        check=True, capture_output=True)
         patch.chdir(sample)
         result = CliRunner().invoke(posts_app, ["clean", "posts.jsonl", "--out", "../clean", "--no-models",
-                                                "--json"])
+                                                "--json", "--allow-private-hosts", "127.0.0.1/32"])
     assert result.exit_code == 0, result.output
     return root / "clean" / "kept"
 

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 import time
 
 import httpx
@@ -45,3 +47,31 @@ def test_faults_truncated_huge_slow_wrong_type_and_redirect():
         assert httpx.get(html).headers["content-type"] == "text/html"
         response = httpx.get(moved, follow_redirects=True)
         assert response.url == slow and [r.status_code for r in response.history] == [302]
+
+
+def test_opt_out_modes_and_another_loopback_host():
+    with ImageServer(host="127.0.0.2", headers={"X-Robots-Tag": "noai"}) as server:
+        server.robots("User-agent: *\nDisallow: /\n")
+        server.tdmrep([{"location": "/", "tdm-reservation": 1}])
+        tagged = server.route("/t.png", Response.image(PNG, headers={"tdm-reservation": "1"}))
+        assert server.base_url.startswith("http://127.0.0.2:")
+        assert httpx.get(server.url("/robots.txt")).text == "User-agent: *\nDisallow: /\n"
+        assert httpx.get(server.url("/.well-known/tdmrep.json")).json()[0]["tdm-reservation"] == 1
+        assert httpx.get(tagged).headers["tdm-reservation"] == "1"
+        assert [path for path, _ in server.log] == ["/robots.txt", "/.well-known/tdmrep.json", "/t.png"]
+
+
+def test_the_command_line_server_publishes_opt_outs(tmp_path):
+    (tmp_path / "dog.png").write_bytes(PNG)
+    command = [sys.executable, "-m", "curation.testing.image_server", "--root", str(tmp_path), "--port", "0",
+               "--host", "127.0.0.3", "--disallow", "/", "--x-robots-tag", "noai", "--tdm-reservation"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        base = process.stdout.readline().split(" at ")[1].strip()
+        assert base.startswith("http://127.0.0.3:")
+        assert httpx.get(f"{base}/robots.txt").text == "User-agent: *\nDisallow: /\n"
+        headers = httpx.get(f"{base}/dog.png").headers
+        assert headers["x-robots-tag"] == "noai" and headers["tdm-reservation"] == "1"
+    finally:
+        process.kill()
+        process.wait()

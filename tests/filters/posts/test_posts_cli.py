@@ -11,6 +11,7 @@ from curate.posts import app
 from curation.testing.image_server import ImageServer
 
 REPO = Path(__file__).resolve().parents[3]
+LOCAL = ("--allow-private-hosts", "127.0.0.1/32")  # the image server is local; the default refuses it
 FAULT_REASONS = {
     "missing": "http_404",
     "tiny": "too_small",
@@ -51,7 +52,7 @@ def read_all(folder: Path) -> pl.DataFrame:
 
 def clean(posts: Path, out: Path, *options: str) -> dict:
     result = CliRunner().invoke(
-        app, ["clean", str(posts), "--out", str(out), "--no-models", "--json", *options]
+        app, ["clean", str(posts), "--out", str(out), "--no-models", "--json", *LOCAL, *options]
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
@@ -150,7 +151,7 @@ def test_clean_run_elsewhere_stores_image_paths_that_open_from_anywhere(syntheti
     (tmp_path / "here").mkdir()
     monkeypatch.chdir(tmp_path / "here")
     posts = str(sample / "posts.jsonl")
-    result = CliRunner().invoke(app, ["clean", posts, "--out", "../clean", "--no-models"])
+    result = CliRunner().invoke(app, ["clean", posts, "--out", "../clean", "--no-models", *LOCAL])
     assert result.exit_code == 0, result.output
     assert "40/40" in result.output  # the progress bar knows its total
     monkeypatch.chdir(sample)
