@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from curation.errors import InputError
+from curation.outputs import prepare_output_dir
 
 app = typer.Typer(help="Score poems with an LLM judge and compare with human ratings.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -220,7 +221,8 @@ def agreement(
     scored: Path = typer.Argument(..., help="Scored poems: the `poems score` output folder, its scored/, "
                                             "or a Parquet, CSV or JSONL file."),
     human: Path = typer.Option(..., "--human", help="Human ratings (CSV or Parquet): key and 1-5 score."),
-    out: Path = typer.Option(Path("agreement"), "--out", help="Folder for agreement.json and confusion.png."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for agreement.json and confusion.png "
+                                    "(default: agreement/ beside the scores)."),
     key: str = typer.Option("row_id", help="Column joining poems and ratings."),
     human_column: str = typer.Option("human_score", help="Human rating column (several rows per poem are "
                                                          "averaged, then rounded)."),
@@ -243,12 +245,19 @@ def agreement(
     if paired.height < 2:
         raise InputError(f"only {paired.height} rated poem(s) have a judge score", path=str(human))
     result = measure(paired["human"].to_numpy(), paired["aesthetic_score"].to_numpy())
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output_dir(out or _beside_scores(scored) / "agreement")
     report = {**result.as_dict(), "human_ratings": ratings.height, "unmatched": ratings.height - pairs.height,
               "judge_failed": pairs.height - paired.height}
     (out / "agreement.json").write_text(json.dumps(report, indent=2) + "\n")
     plot_confusion(result, out / "confusion.png")
     _print_agreement(report)
+    typer.echo(f"wrote {out / 'agreement.json'} and {out / 'confusion.png'}")
+
+
+def _beside_scores(scored: Path) -> Path:
+    """The `poems score` output folder that `scored` is, holds, or lies in."""
+    folder = scored if scored.is_dir() else scored.parent
+    return folder.parent if folder.name == "scored" else folder
 
 
 def _print_agreement(report: dict) -> None:

@@ -67,7 +67,7 @@ def test_score_with_the_judge_on_port_8000(module_user: UserShell) -> None:
     assert sum(judge.counts.values()) >= 5_800  # one request per distinct text
     summary = json.loads((module_user.clone / "out/scores/judge_summary.json").read_text())
     assert summary["scored"] == 6_112
-    agreement = list((module_user.clone / "out/scores").glob("agreement/*"))
+    agreement = list((module_user.clone / "out/scores/agreement").glob("*"))
     assert agreement, "agreement wrote nothing"
     for path in (module_user.clone / "out/scores").rglob("*"):
         if path.is_file() and path.suffix in {".json", ".txt", ".csv", ".parquet"}:

@@ -139,3 +139,19 @@ def test_agreement_takes_the_score_output_folder_and_jsonl_ratings(server, tmp_p
 
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "report" / "agreement.json").read_text())["exact_match"] == 1.0
+
+
+def test_agreement_writes_beside_the_scores_by_default(server, tmp_path, monkeypatch):
+    poems_frame(6).write_parquet(tmp_path / "poems.parquet")
+    assert score(tmp_path / "poems.parquet", tmp_path / "scores", server).exit_code == 0
+    judged = pl.read_parquet(tmp_path / "scores" / "scored" / "*.parquet")
+    judged.select("row_id", pl.col("aesthetic_score").alias("human_score")).write_csv(tmp_path / "h.csv")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+
+    result = CliRunner().invoke(app, ["agreement", "--human", str(tmp_path / "h.csv"),
+                                      str(tmp_path / "scores" / "scored")])
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "scores" / "agreement" / "agreement.json").is_file()
+    assert not list((tmp_path / "elsewhere").iterdir())
