@@ -6,12 +6,13 @@ The tests run in file order and share one user folder."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-from huggingface_hub import HfApi
 
 from curation.testing.chat_server import ChatServer
 from curation.testing.hub_server import LocalHub
@@ -19,6 +20,15 @@ from tests.e2e.conftest import UserShell
 
 HUB_TOKEN = "hf_standInToken"
 REVISIONS = {"large", "main", "aligned_5", "aligned_s"}
+UPLOAD_REFERENCE = """
+import sys
+from huggingface_hub import HfApi
+api = HfApi()
+api.create_repo("minhuh/prh", repo_type="dataset")
+api.create_branch("minhuh/prh", branch="wit_1024", repo_type="dataset")
+api.upload_file(path_or_fileobj=sys.argv[1], path_in_repo="data/train-00000-of-00001.parquet",
+                repo_id="minhuh/prh", repo_type="dataset", revision="wit_1024")
+"""
 
 
 @pytest.fixture(scope="module")
@@ -29,23 +39,22 @@ def reference_hub(module_user: UserShell, shared_data: Path):
     parquet = module_user.root / "reference.parquet"
     descriptions.write_parquet(parquet)
     with LocalHub(module_user.root / "hub", token=HUB_TOKEN) as hub:
-        api = HfApi(endpoint=hub.endpoint, token=HUB_TOKEN)
-        api.create_repo("minhuh/prh", repo_type="dataset")
-        api.create_branch("minhuh/prh", branch="wit_1024", repo_type="dataset")
-        api.upload_file(path_or_fileobj=parquet, path_in_repo="data/train-00000-of-00001.parquet",
-                        repo_id="minhuh/prh", repo_type="dataset", revision="wit_1024")
+        # huggingface_hub reads HF_ENDPOINT and HF_HUB_DISABLE_XET at import: a child process uploads
+        subprocess.run([sys.executable, "-c", UPLOAD_REFERENCE, str(parquet)], check=True,
+                       env=module_user.env(hub_env(hub, module_user)), capture_output=True)
         yield hub
 
 
 def hub_env(hub: LocalHub, user: UserShell) -> dict[str, str]:
     """What a user logged in to (this stand-in for) the Hub has in the environment."""
-    return hub.client_env(user.home / "hf") | {"HF_TOKEN": HUB_TOKEN}
+    settings = {k: v for k, v in hub.client_env(user.home / "hf").items() if k.startswith("HF_")}
+    return settings | {"HF_TOKEN": HUB_TOKEN}
 
 
 def test_clean_the_corpus_and_a_users_csv(module_user: UserShell, shared_data: Path) -> None:
     pl.DataFrame({"id": ["a", "b", "c"], "text": ["caption one", "caption two", "caption three"],
                   "poem": ["The rose is red and the violet blue,\nthe honey is sweet and so are you.",
-                           "Shall I compare thee to a summer's day?\nThou art more lovely and more temperate.",
+                           "Shall I compare thee to a summer's day?\nThou art more lovely, more temperate.",
                            "Le ciel est, par-dessus le toit,\nsi bleu, si calme."]}
                  ).write_csv(module_user.clone / "poems.csv")
     result = module_user.run("poems-clean")
