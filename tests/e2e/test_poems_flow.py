@@ -84,7 +84,7 @@ def test_score_with_the_judge_on_port_8000(module_user: UserShell) -> None:
 
 
 def test_score_offline_twice_sends_nothing_the_second_time(module_user: UserShell) -> None:
-    result = module_user.run("poems-score-offline", replace={"out/poems --out": "out/poems-csv --out"})
+    result = module_user.run("poems-score-offline")
     assert "2 from the store" in result.output
 
 
