@@ -130,9 +130,9 @@ def score(
     from curation.readers import open_reader
     from filters.rank import rank_stages
 
-    rank_stages(axis, embedder, column, min_score, device)  # a bad axis fails here, before any work
-    reader = open_reader(input_path, text_column=column, batch_size=batch_size)
-    stages = partial(rank_stages, axis, embedder, column, min_score, device)
+    rank_stages(axis, embedder, "text", min_score, device)  # a bad axis fails here, before any work
+    reader = open_reader(input_path, text_column=column, batch_size=batch_size)  # read into `text`
+    stages = partial(rank_stages, axis, embedder, "text", min_score, device)
     params = {"axis": str(axis), "embedder": embedder, "column": column, "min_score": min_score}
     manifest = run(reader, stages, out, command="rank score", params=params, progress=not as_json,
                    description="scoring")
