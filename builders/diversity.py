@@ -10,9 +10,11 @@ The quality-weighted Vendi score (Nguyen & Dieng 2024) is the mean quality times
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import polars as pl
 
 CHUNK_ROWS = 16_384
 FORMS = ("auto", "dual", "direct")
@@ -95,3 +97,26 @@ def diversity(embeddings: np.ndarray, quality: np.ndarray | None, embedder: str)
     weighted = quality_weighted_vendi(np.asarray(embeddings)[scored], quality[scored])
     return Diversity(len(embeddings), vendi, float(quality[scored].mean()), weighted,
                      int(scored.sum()), embedder)
+
+
+def revision_diversity(frames: dict[str, pl.DataFrame], embed: Callable[[list[str]], np.ndarray],
+                       embedder: str, quality_column: str = "aesthetic_score") -> dict[str, dict]:
+    """Vendi and quality-weighted Vendi of each revision, each text embedded once (revisions are
+    drawn from `large`, some with replacement); every revision is also compared with `large`."""
+    texts = pl.concat([frame.select("text") for frame in frames.values()]).unique(maintain_order=True)
+    vectors = embed(texts["text"].to_list())
+    position = {text: i for i, text in enumerate(texts["text"].to_list())}
+    figures = {}
+    for name, frame in frames.items():
+        rows = vectors[[position[text] for text in frame["text"].to_list()]]
+        quality = (frame[quality_column].cast(pl.Float64).to_numpy()
+                   if quality_column in frame.columns else None)
+        figures[name] = diversity(rows, quality, embedder).to_dict()
+    large = figures.get("large")
+    for entry in figures.values():
+        if large:
+            entry["vendi_vs_large"] = round(entry["vendi"] / large["vendi"], 4)
+            if entry["quality_weighted_vendi"] is not None and large["quality_weighted_vendi"]:
+                entry["quality_weighted_vs_large"] = round(
+                    entry["quality_weighted_vendi"] / large["quality_weighted_vendi"], 4)
+    return figures

@@ -63,3 +63,27 @@ def test_bad_inputs_are_clear_errors():
         vendi_score(np.eye(3), form="fast")
     with pytest.raises(ValueError, match="quality scores"):
         quality_weighted_vendi(np.eye(3), np.ones(2))
+
+
+def test_each_revision_is_compared_with_large_and_weighted_by_its_scores():
+    import polars as pl
+
+    from builders.diversity import revision_diversity
+
+    vectors = {"a": [1.0, 0.0, 0.0], "b": [0.0, 1.0, 0.0], "c": [0.0, 0.0, 1.0]}
+    large = pl.DataFrame({"text": ["a", "b", "c"], "aesthetic_score": [4.0, 2.0, None]})
+    frames = {"large": large, "aligned_5": pl.DataFrame({"text": ["a", "a", "b"],
+                                                         "aesthetic_score": [4.0, 4.0, 2.0]})}
+    embedded = []
+
+    def embed(texts):
+        embedded.append(list(texts))
+        return np.array([vectors[t] for t in texts])
+
+    figures = revision_diversity(frames, embed, embedder="test")
+    assert embedded == [["a", "b", "c"]]  # every distinct text embedded once
+    assert figures["large"]["vendi"] == pytest.approx(3.0)
+    assert figures["large"]["quality_weighted_vendi"] == pytest.approx(3.0 * 2.0)  # scored rows a, b
+    aligned = figures["aligned_5"]
+    assert aligned["vendi_vs_large"] == pytest.approx(aligned["vendi"] / 3.0, abs=1e-4)
+    assert 1.0 < figures["aligned_5"]["vendi"] < 2.0  # a drawn twice, b once
