@@ -59,7 +59,7 @@ def measure_english(corpus: Path, scale: int) -> dict:
     from filters.poems import EnglishFilter, StripFooter
 
     poems = StripFooter()(load_poems(corpus, scale)).filter(pl.col("reject_reason").is_null())
-    english = EnglishFilter()
+    english = EnglishFilter(mode="share+evidence")  # the lexicon rule the spaCy baseline replicates
     started = time.perf_counter()
     keep = pl.concat([english.scores(poems.slice(i, 2_000)) for i in range(0, poems.height, 2_000)]) \
         .select(english.keep())["word_count"].to_list()
@@ -91,7 +91,7 @@ def measure_baseline(corpus: Path, scale: int) -> dict:
     from filters.poems.lexicon import language_evidence
 
     poems = StripFooter()(load_poems(corpus, scale)).filter(pl.col("reject_reason").is_null())
-    english = EnglishFilter()
+    english = EnglishFilter(mode="share+evidence")
     lexicon = set(english.lexicon["word"].to_list())
     evidence = dict(zip(*language_evidence().get_columns(), strict=True))
     token_re, foreign = regex.compile(TOKEN), regex.compile(r"[^a-z']")

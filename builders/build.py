@@ -44,6 +44,8 @@ class BuildOptions:
     source: str | None = None
     pretty_name: str = "Aesthetic poems"
     clean_dir: Path | None = None
+    diversity: bool = True
+    device: str = "cpu"
 
     def params(self) -> dict[str, Any]:
         """The options as build.json records them: local paths by their names only."""
@@ -78,6 +80,9 @@ def build_poems(input_dir: Path, out: Path, options: BuildOptions, *, progress: 
                                        aligned_from=options.aligned_from)
         bar.advance(task)
         summary = build_summary(Path(input_dir), inputs, reference, revisions, options)
+        if options.diversity:
+            bar.update(task, description="embedding the poems (diversity)")
+            add_diversity(summary, revisions, options.device)
         for name, revision in revisions.items():
             bar.update(task, description=f"writing {name}")
             files = write_revision(revision, out / name, summary, options, licence)
@@ -106,6 +111,19 @@ def write_revision(revision: Revision, revision_dir: Path, summary: dict[str, An
     check_card(card, revision.frame.height)
     files.append(write_card(card, revision_dir))
     return files
+
+
+def add_diversity(summary: dict[str, Any], revisions: dict[str, Revision], device: str) -> None:
+    """Vendi and quality-weighted Vendi per revision, on all-MiniLM-L6-v2 embeddings of the texts."""
+    from functools import partial
+
+    from builders.diversity import revision_diversity
+    from filters.rank import text_embeddings
+
+    figures = revision_diversity({name: r.frame for name, r in revisions.items()},
+                                 partial(text_embeddings, device=device), embedder="all-MiniLM-L6-v2")
+    for name, entry in figures.items():
+        summary["revisions"][name]["diversity"] = entry
 
 
 def judge_facts(inputs: BuildInputs, large: pl.DataFrame) -> dict[str, Any] | None:

@@ -49,8 +49,10 @@ def card_context(revision: Revision, summary: dict[str, Any], licence: CardLicen
     return {
         "revision": {"name": revision.name, "description": revision.description, "params": revision.params,
                      "counts": entry["counts"], "small": entry["counts"]["rows"] < SMALL_REVISION,
+                     "diversity": entry.get("diversity"),
                      "columns": [{"name": c, "dtype": str(t)} for c, t in revision.frame.schema.items()]},
-        "revisions": [{"name": name, "description": other["description"], **other["counts"]}
+        "revisions": [{"name": name, "description": other["description"], **other["counts"],
+                       "diversity": other.get("diversity")}
                       for name, other in summary["revisions"].items()],
         "clean": {"command": manifest.get("command", "poems clean"), "rows_in": manifest.get("rows_in", 0),
                   "rows_kept": manifest.get("rows_kept", 0), "balanced": manifest.get("balanced", False),

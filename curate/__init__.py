@@ -22,7 +22,7 @@ DEBUG_VARIABLE = "CURATE_DEBUG"
 
 
 def _register() -> None:
-    from curate import align, build, judge, likes, poems, posts, posts_models
+    from curate import align, build, judge, likes, poems, posts, posts_models, rank
 
     poems_app.command("clean")(poems.clean)
     poems_app.command("score")(judge.score)
@@ -34,6 +34,7 @@ def _register() -> None:
     app.add_typer(posts.app, name="posts")
     app.add_typer(likes.app, name="likes")
     app.add_typer(align.app, name="align")
+    app.add_typer(rank.app, name="rank")
 
 
 def plain_help(group: typer.Typer) -> None:

@@ -63,6 +63,9 @@ def build(
                                       "cards (default: only the input's name and hash)"),
     pretty_name: str = typer.Option("Aesthetic poems", help="Dataset name in the cards"),
     rows_per_shard: int = typer.Option(50_000, min=1, help="Rows per Parquet shard"),
+    diversity: bool = typer.Option(True, help="Vendi and quality-weighted Vendi per revision in build.json "
+                                   "and the cards (embeds every poem with all-MiniLM-L6-v2)"),
+    device: str = typer.Option("cpu", help="Device for the diversity embeddings (cpu or cuda)"),
     progress: bool = typer.Option(True, help="Show a progress bar"),
     as_json: bool = typer.Option(False, "--json", help="Print build.json's revision summary as JSON"),
 ) -> None:
@@ -76,7 +79,7 @@ def build(
                            aligned_from=aligned_from.value, rows_per_shard=rows_per_shard,
                            card_repo_id=card_repo_id, license=license_id, license_name=license_name,
                            license_link=license_link, copyright=copyright_statement, source=source,
-                           pretty_name=pretty_name, clean_dir=clean)
+                           pretty_name=pretty_name, clean_dir=clean, diversity=diversity, device=device)
     result = build_poems(input_path, out, options, progress=progress and not as_json)
     if as_json:
         typer.echo(json.dumps(result.summary["revisions"], indent=2))
@@ -90,15 +93,17 @@ def revisions_table(summary: dict, out: Path) -> Table:
     table = Table(title=f"poems build -> {out}", caption=f"reference {reference['source']} "
                   f"({reference['texts']:,} texts, mean {reference['mean_words']} words); "
                   f"seed {summary['params']['seed']}")
-    for column in ("revision", "rows", "poems", "texts", "mean words", "KS", "KS p", "shards"):
+    for column in ("revision", "rows", "poems", "texts", "mean words", "KS", "KS p", "Vendi", "shards"):
         table.add_column(column, justify="left" if column == "revision" else "right")
     for name, entry in summary["revisions"].items():
         ks = f"{entry['ks_statistic']:.4f}" if "ks_statistic" in entry else "-"
         pvalue = f"{entry['ks_pvalue']:.3g}" if "ks_pvalue" in entry else "-"
         shards = sum(f.startswith("data/") for f in entry.get("files", []))
         counts = entry["counts"]
+        vendi = f"{entry['diversity']['vendi']:.1f}" if entry.get("diversity") else "-"
         table.add_row(name, f"{entry['rows']:,}", f"{counts['distinct_poems']:,}",
-                      f"{counts['distinct_texts']:,}", f"{entry['mean_words']:.1f}", ks, pvalue, str(shards))
+                      f"{counts['distinct_texts']:,}", f"{entry['mean_words']:.1f}", ks, pvalue, vendi,
+                      str(shards))
     return table
 
 

@@ -60,10 +60,14 @@ def clean(
         help="Share of words in the lexicon needed to keep (default 0.75; 0.8 with --english-mode share)"),
     ] = None,
     min_evidence: Annotated[float | None, typer.Option(
-        help="Mean per-word English-vs-other-language evidence needed (mode share+evidence; "
-             "default -0.75)")] = None,
+        help="Mean per-word English-vs-other-language evidence needed (default -1.0 in mode langid, "
+             "where the second opinion decides above it; -0.75 in share+evidence)")] = None,
     english_mode: Annotated[str, typer.Option(
-        help="share (the seed's rule) or share+evidence")] = "share+evidence",
+        help="langid (lexicon, with py3langid as a second opinion where the lexicon is weak), "
+             "share+evidence (lexicon only) or share (the seed's rule)")] = "langid",
+    archaic_english: Annotated[bool, typer.Option(
+        help="Keep Middle and Early Modern English (Chaucer, Chatterton): count their spellings as "
+             "English (modes langid and share+evidence)")] = False,
     drop_duplicates: Annotated[bool, typer.Option(
         help="Reject exact duplicates instead of marking them (duplicate_of)")] = False,
     drop_near_duplicates: Annotated[bool, typer.Option(
@@ -89,22 +93,15 @@ def clean(
     from curation.outputs import prepare_output_dir
     from curation.readers import open_reader
     from filters.poems import EnglishFilter
-    from filters.poems.english import (
-        DEFAULT_MIN_EVIDENCE,
-        DEFAULT_MIN_SHARE,
-        DEFAULT_MIN_ZIPF,
-        SEED_MIN_SHARE,
-    )
+    from filters.poems.english import DEFAULT_MIN_SHARE, DEFAULT_MIN_ZIPF, SEED_MIN_SHARE
     from filters.poems.pipeline import has_forms, poem_stages
 
     default_threshold = EnglishFilter.min_count if lexicon else DEFAULT_MIN_ZIPF
     threshold = lexicon_threshold if lexicon_threshold is not None else default_threshold
     if min_english is None:
         min_english = SEED_MIN_SHARE if english_mode == "share" else DEFAULT_MIN_SHARE
-    if min_evidence is None:
-        min_evidence = DEFAULT_MIN_EVIDENCE
     english = dict(min_zipf=threshold, min_count=threshold, lexicon_csv=lexicon, min_share=min_english,
-                   min_evidence=min_evidence, mode=english_mode)
+                   min_evidence=min_evidence, mode=english_mode, archaic=archaic_english)
     reader = open_reader(input_path, text_column=text_column, batch_size=batch_size, max_chars=max_chars,
                          strings_only=True)
     tag_forms = has_forms(reader.columns())
@@ -112,6 +109,7 @@ def clean(
     stages = partial(poem_stages, english, drop_duplicates, drop_near_duplicates, tag_forms)
     params = {"lexicon": str(lexicon) if lexicon else "wordfreq:en", "lexicon_threshold": threshold,
               "min_english": min_english, "min_evidence": min_evidence, "english_mode": english_mode,
+              "archaic_english": archaic_english,
               "drop_duplicates": drop_duplicates, "drop_near_duplicates": drop_near_duplicates,
               "text_column": text_column, "max_chars": max_chars, "tag_forms": tag_forms}
     options = dict(command="poems clean", params=params, progress=not as_json, resume=resume,

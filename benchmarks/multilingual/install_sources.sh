@@ -12,7 +12,8 @@ root="$cache/sources"
 mkdir -p "$debs" "$root"
 
 firefox_langs="af ar bn ca cs da de el en-gb es-es et fi fr hi-in hr hu id it ja ko lt lv ms nb-no nl pl
-pt-pt ro ru sk sl sr sv-se th tl tr uk ur vi zh-cn"
+pt-pt ro ru sk sl sr sv-se th tl tr uk ur vi zh-cn
+ga-ie cy gd br eu is sq eo fy-nl oc ast an ia rm hsb dsb fur sc lij szl nn-no bs az uz kab ff xh gn ach"
 fortune_langs="fortunes fortunes-min fortunes-de fortunes-it fortunes-es fortunes-ru
 fortunes-cs fortunes-br fortunes-zh"
 

@@ -41,6 +41,11 @@ FIREFOX_LANGS = {
     "nb-no": "nb", "nl": "nl", "pl": "pl", "pt-pt": "pt", "ro": "ro", "ru": "ru", "sk": "sk",
     "sl": "sl", "sr": "sr", "sv-se": "sv", "th": "th", "tl": "tl", "tr": "tr", "uk": "uk", "ur": "ur",
     "vi": "vi", "zh-cn": "zh",
+    # Latin-script languages that wordfreq does not cover or that sit close to English (issue 18)
+    "ga-ie": "ga", "cy": "cy", "gd": "gd", "br": "br", "eu": "eu", "is": "is", "sq": "sq", "eo": "eo",
+    "fy-nl": "fy", "oc": "oc", "ast": "ast", "an": "an", "ia": "ia", "rm": "rm", "hsb": "hsb",
+    "dsb": "dsb", "fur": "fur", "sc": "sc", "lij": "lij", "szl": "szl", "nn-no": "nn", "bs": "bs",
+    "az": "az", "uz": "uz", "kab": "kab", "ff": "ff", "xh": "xh", "gn": "gn", "ach": "ach",
 }
 FORTUNE_PACKAGES = {
     "fortunes": "en", "fortunes-min": "en", "fortunes-de": "de", "fortunes-it": "it", "fortunes-es": "es",
@@ -54,6 +59,21 @@ UDHR_LANGS = {
     "sr-Latn": "sr-Latn", "hr": "hr", "sl": "sl", "hi": "hi", "bn": "bn", "ur": "ur", "ar": "ar", "fa": "fa",
     "zh": "zh", "ja": "ja", "th": "th", "ko": "ko", "he": "he", "gl": "gl", "hns": "hns-Latn",
     "de-1996": "de", "el-monoton": "el", "pt-BR": "pt", "pt-PT": "pt",
+    # Latin-script languages added for issue 18 (Celtic, Latin, Pacific, African, regional European,
+    # Philippine, Indonesian, Turkic, constructed). English-lexified creoles and Scots (sco, jam, pcm,
+    # tpi, bi, pis, kri) are left out: whether they count as English is a matter of definition.
+    "ga": "ga", "cy": "cy", "gd": "gd", "gv": "gv", "br": "br", "eu": "eu", "la": "la", "mi": "mi",
+    "haw": "haw", "sm": "sm", "to": "to", "fj": "fj", "ty": "ty", "ig": "ig", "ha": "ha", "zu": "zu",
+    "xh": "xh", "so": "so", "sn": "sn", "st": "st", "tn": "tn", "rw": "rw", "ny": "ny", "mg": "mg",
+    "als": "sq", "is": "is", "fo": "fo", "mt": "mt", "eo": "eo", "ia": "ia", "io": "io", "ht": "ht",
+    "qu": "qu", "ay": "ay", "gn": "gn", "az-Latn": "az", "uz-Latn": "uz", "tk-Latn": "tk", "ku": "ku",
+    "lb": "lb", "fy": "fy", "oc": "oc", "co": "co", "rm": "rm", "sc": "sc", "fur": "fur", "wa": "wa",
+    "ast": "ast", "ceb": "ceb", "ilo": "ilo", "war": "war", "hil": "hil", "pam": "pam", "jv": "jv",
+    "su": "su", "mad": "mad", "bs-Latn": "bs", "hsb": "hsb", "nds": "nds", "gsw": "gsw", "nn": "nn",
+    "se": "se", "kl": "kl", "wo": "wo", "ln": "ln", "lg": "lg", "ak": "ak", "ee": "ee", "bm": "bm",
+    "ss": "ss", "ts": "ts", "ve": "ve", "nso": "nso", "nr": "nr", "rn": "rn", "kg": "kg", "om": "om",
+    "tet": "tet", "pap": "pap", "lad": "lad", "vec": "vec", "lij": "lij", "pcd": "pcd", "frp": "frp",
+    "crh": "crh", "gag": "gag",
 }
 
 _SKIPPED_MALLARD = {"code", "cmd", "screen", "output", "input", "file", "sys", "var", "media", "info",

@@ -48,7 +48,7 @@ def built(scored: Path, reference_csv: Path, tmp_path_factory) -> tuple[Path, st
     result = CliRunner().invoke(build_app, ["build", str(scored), "--reference", str(reference_csv),
                                             "--out", str(out), "--card-repo-id", "org/poems",
                                             "--rows-per-shard", "2000", "--aligned-from", "large",
-                                            "--no-progress"],
+                                            "--no-diversity", "--no-progress"],  # see test_build_diversity
                                 terminal_width=160)
     assert result.exit_code == 0, result.output
     return out, result.output

@@ -69,3 +69,42 @@ def test_a_foreign_refrain_between_english_lines_is_kept(english):
     out = english(pl.DataFrame({"text": [REFRAIN]}))
     assert out["foreign_run"][0] == 1
     assert out["reject_reason"].to_list() == [None]
+
+
+def test_split_words_are_joined_back_before_counting(english):
+    acrostic = "C-ouplet\nR-hyme\nI-s\nS-ent\nT-o\nE -xpress\nT-he\nA-crostic\nS-tyle"
+    out = english(pl.DataFrame({"text": [acrostic, "environmental\nunaccountability's\nreprehensi ble"]}))
+    lexicon_only = EnglishFilter(mode="share+evidence")(pl.DataFrame({"text": [acrostic]}))
+    assert lexicon_only["word_count"][0] == 18 and lexicon_only["english_share"][0] < 0.8
+    assert out["word_count"][0] < 18 and out["english_share"][0] == 1.0
+    assert out["word_count"][1] == 3
+    assert out["reject_reason"].to_list() == [None, None]
+
+
+def test_ordinary_single_letters_are_not_joined(english):
+    out = english(pl.DataFrame({"text": ["A is for apple\nB is for bear\nC is for cat\nD is for dog"]}))
+    assert out["word_count"][0] == 16 and out["reject_reason"][0] is None
+
+
+def test_the_second_opinion_is_asked_only_where_the_lexicon_is_weak(english):
+    texts = ["The cat sat on the mat and looked at the birds in the garden.",   # confident
+             "Il y a toujours au minimum un espace de travail.",  # every word in the English lexicon
+             "Le chat est sur le tapis et regarde les oiseaux du jardin."]       # clearly French
+    out = english(pl.DataFrame({"text": texts}))
+    assert out["second_opinion"].to_list() == [None, 0.0, None]
+    assert out["reject_reason"].to_list() == [None, "not_english", "not_english"]
+    assert "second=0.0" in out["reject_detail"][1]
+
+
+def test_a_short_english_poem_and_a_nonsense_refrain_stay(english):
+    out = english(pl.DataFrame({"text": ["troublesomely riparian",
+                                         "Higgledy - piggledy\nAlways goes she\nMind's preoccupyingly\n"
+                                         "Beyond lock and key."]}))
+    assert out["reject_reason"].to_list() == [None, None]
+
+
+def test_archaic_spellings_count_only_when_asked():
+    text = "Prometheus when firste frome heaven hye\nHe broughte downe fyre, ere then on earthe not seene"
+    plain, archaic = EnglishFilter()(pl.DataFrame({"text": [text]})), EnglishFilter(archaic=True)(
+        pl.DataFrame({"text": [text]}))
+    assert archaic["english_share"][0] > plain["english_share"][0] + 0.2
