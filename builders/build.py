@@ -24,6 +24,8 @@ from curation import __version__
 from curation.judge.result import FAILED, SCORED
 
 
+AUTO_DIVERSITY_TEXTS = 2_000
+
 @dataclass
 class BuildOptions:
     reference: str
@@ -44,7 +46,7 @@ class BuildOptions:
     source: str | None = None
     pretty_name: str = "Aesthetic poems"
     clean_dir: Path | None = None
-    diversity: bool = True
+    diversity: bool | None = None
     device: str = "cpu"
 
     def params(self) -> dict[str, Any]:
@@ -80,7 +82,8 @@ def build_poems(input_dir: Path, out: Path, options: BuildOptions, *, progress: 
                                        aligned_from=options.aligned_from)
         bar.advance(task)
         summary = build_summary(Path(input_dir), inputs, reference, revisions, options)
-        if options.diversity:
+        summary["diversity_skipped"] = diversity_skipped(options, revisions)
+        if summary["diversity_skipped"] is None:
             bar.update(task, description="embedding the poems (diversity)")
             add_diversity(summary, revisions, options.device)
         for name, revision in revisions.items():
@@ -111,6 +114,19 @@ def write_revision(revision: Revision, revision_dir: Path, summary: dict[str, An
     check_card(card, revision.frame.height)
     files.append(write_card(card, revision_dir))
     return files
+
+
+def diversity_skipped(options: BuildOptions, revisions: dict[str, Revision]) -> str | None:
+    """Why the diversity figures are left out, or None to compute them. Unless `options.diversity`
+    says, they are computed on a GPU or for up to AUTO_DIVERSITY_TEXTS texts on the CPU (MiniLM
+    embeds about 35 poems a second on two CPU cores)."""
+    if options.diversity is not None:
+        return None if options.diversity else "not asked for (--no-diversity)"
+    texts = pl.concat([r.frame.select("text") for r in revisions.values()])["text"].n_unique()
+    if options.device != "cpu" or texts <= AUTO_DIVERSITY_TEXTS:
+        return None
+    return (f"{texts:,} texts on the CPU is more than {AUTO_DIVERSITY_TEXTS:,}; "
+            "--diversity computes it anyway, --device cuda on a GPU")
 
 
 def add_diversity(summary: dict[str, Any], revisions: dict[str, Revision], device: str) -> None:

@@ -59,6 +59,7 @@ def card_context(revision: Revision, summary: dict[str, Any], licence: CardLicen
                   "stages": manifest.get("stages", []), "params": manifest.get("params", {}),
                   "inputs": manifest.get("inputs", [])},
         "source": source,
+        "diversity_skipped": summary.get("diversity_skipped"),
         "judge": summary["judge"],
         "build": {"input": summary["input"], "clean": summary["clean"],
                   "params": {k: v for k, v in params.items() if k not in LICENCE_AND_SOURCE}},

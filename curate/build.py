@@ -63,8 +63,10 @@ def build(
                                       "cards (default: only the input's name and hash)"),
     pretty_name: str = typer.Option("Aesthetic poems", help="Dataset name in the cards"),
     rows_per_shard: int = typer.Option(50_000, min=1, help="Rows per Parquet shard"),
-    diversity: bool = typer.Option(True, help="Vendi and quality-weighted Vendi per revision in build.json "
-                                   "and the cards (embeds every poem with all-MiniLM-L6-v2)"),
+    diversity: bool | None = typer.Option(None, "--diversity/--no-diversity", show_default=False,
+                                          help="Vendi and quality-weighted Vendi per revision in build.json "
+                                          "and the cards, on all-MiniLM-L6-v2 embeddings (default: on a GPU, "
+                                          "or up to 2,000 texts on the CPU)"),
     device: str = typer.Option("cpu", help="Device for the diversity embeddings (cpu or cuda)"),
     progress: bool = typer.Option(True, help="Show a progress bar"),
     as_json: bool = typer.Option(False, "--json", help="Print build.json's revision summary as JSON"),
@@ -92,9 +94,11 @@ def revisions_table(summary: dict, out: Path) -> Table:
     reference = summary["reference"]
     table = Table(title=f"poems build -> {out}", caption=f"reference {reference['source']} "
                   f"({reference['texts']:,} texts, mean {reference['mean_words']} words); "
-                  f"seed {summary['params']['seed']}")
+                  f"seed {summary['params']['seed']}"
+                  + (f"; Vendi not computed: {summary['diversity_skipped']}"
+                     if summary.get("diversity_skipped") else ""))
     for column in ("revision", "rows", "poems", "texts", "mean words", "KS", "KS p", "Vendi", "shards"):
-        table.add_column(column, justify="left" if column == "revision" else "right")
+        table.add_column(column, justify="left" if column == "revision" else "right", no_wrap=True)
     for name, entry in summary["revisions"].items():
         ks = f"{entry['ks_statistic']:.4f}" if "ks_statistic" in entry else "-"
         pvalue = f"{entry['ks_pvalue']:.3g}" if "ks_pvalue" in entry else "-"

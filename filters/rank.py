@@ -42,14 +42,21 @@ def text_model(model_id: str, device: str):
 
 
 def text_embeddings(texts: Sequence[str], model_id: str | None = None, device: str = "cpu") -> np.ndarray:
-    """(N, D) mean-pooled last-layer embeddings (MiniLM by default), in batches of TEXT_BATCH."""
+    """(N, D) mean-pooled last-layer embeddings (MiniLM by default), in input order; batches of
+    TEXT_BATCH are formed from texts of similar length, so little of each batch is padding."""
+    import torch
+
     from curation.alignment.features import embed_texts
 
     tokenizer, model = text_model(model_id or minilm_path(), device)
-    parts = [embed_texts(tokenizer, model, texts[start:start + TEXT_BATCH], max_length=256)[:, -1].numpy()
-             for start in range(0, len(texts), TEXT_BATCH)]
-    hidden = model.config.hidden_size
-    return np.concatenate(parts) if parts else np.zeros((0, hidden), np.float32)
+    order = np.argsort([len(text) for text in texts], kind="stable")
+    vectors = np.zeros((len(texts), model.config.hidden_size), np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(texts), TEXT_BATCH):
+            batch = order[start:start + TEXT_BATCH]
+            features = embed_texts(tokenizer, model, [texts[i] for i in batch], max_length=256)
+            vectors[batch] = features[:, -1].numpy()
+    return vectors
 
 
 def image_embeddings(paths: Sequence[str], clip_model: str, pretrained: str | None,

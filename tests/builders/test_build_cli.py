@@ -168,6 +168,7 @@ def test_a_public_domain_build_says_so_in_its_cards(cleaned, reference_csv, tmp_
         assert f"license_name: public-domain\nlicense_link: {link}\n" in card
         assert "The poems are in the public domain." in card and "Source: a public-domain sample." in card
         assert "Each poem remains the copyright" not in card
+        assert "The Vendi scores were not computed for this build: 6,135 texts on the CPU" in card
     reference = json.loads((tmp_path / "build.json").read_text())["reference"]
     assert (reference["column"], reference["source"]) == ("poem", "poems_results.csv")  # beside `text`
 
