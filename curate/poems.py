@@ -11,7 +11,15 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from curate.engines import EngineOption, RayAddressOption, ResumeOption, WorkersOption, run_on_engine
+from curate.engines import (
+    EngineOption,
+    GpusPerWorkerOption,
+    RayAddressOption,
+    ResumeOption,
+    ShardRowsOption,
+    WorkersOption,
+    run_on_engine,
+)
 from curation.manifest import Manifest, StageCount
 
 console = Console()
@@ -80,10 +88,11 @@ def clean(
     batch_size: Annotated[int, typer.Option(help="Rows per batch")] = 2_000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
     engine: EngineOption = "local",
-    workers: WorkersOption = 1,
+    workers: WorkersOption = None,
+    gpus_per_worker: GpusPerWorkerOption = None,
     ray_address: RayAddressOption = None,
     resume: ResumeOption = True,
-    shard_rows: Annotated[int, typer.Option(help="Rows (or files) per input shard")] = 1_000,
+    shard_rows: ShardRowsOption = 1_000,
 ) -> None:
     """Clean poems: strip copyright footers and author notes, keep English, tag the form category
     (when the input has a `form` column), mark duplicates. Writes kept and rejected Parquet and a
@@ -114,5 +123,6 @@ def clean(
               "text_column": text_column, "max_chars": max_chars, "tag_forms": tag_forms}
     options = dict(command="poems clean", params=params, progress=not as_json, resume=resume,
                    shard_rows=shard_rows)
-    manifest = run_on_engine(engine, reader, stages, out, workers=workers, ray_address=ray_address, **options)
+    manifest = run_on_engine(engine, reader, stages, out, workers=workers, ray_address=ray_address,
+                             gpus_per_worker=gpus_per_worker, **options)
     report(manifest, out, as_json)

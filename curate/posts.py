@@ -9,8 +9,10 @@ import typer
 
 from curate.engines import (
     EngineOption,
+    GpusPerWorkerOption,
     RayAddressOption,
     ResumeOption,
+    ShardRowsOption,
     WorkersOption,
     check_engine,
     run_on_engine,
@@ -150,9 +152,11 @@ def clean(
     batch_size: Annotated[int, typer.Option(help="Image rows per batch")] = 256,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
     engine: EngineOption = "local",
-    workers: WorkersOption = 1,
+    workers: WorkersOption = None,
+    gpus_per_worker: GpusPerWorkerOption = None,
     ray_address: RayAddressOption = None,
     resume: ResumeOption = True,
+    shard_rows: ShardRowsOption = 1_000,
 ) -> None:
     """Clean posts: ingest -> duplicates -> fetch -> decode -> engagement -> text signals -> AI
     metadata -> model stages. Writes kept and rejected Parquet and a balanced manifest."""
@@ -168,7 +172,7 @@ def clean(
     from filters.posts.consent import DEFAULT_DIRECTIVES, DEFAULT_USER_AGENT, ConsentPolicy
     from filters.posts.engagement import engagement_reference
 
-    check_engine(engine)
+    check_engine(engine, ray_address=ray_address, gpus_per_worker=gpus_per_worker)
     images_dir = images_dir or out / "images"
     reader = read_posts(posts, batch_size)
     duplicates = DuplicatePosts.scan(reader)  # a pre-pass over the posts: copies are never fetched
@@ -250,6 +254,8 @@ def clean(
             out,
             workers=workers,
             ray_address=ray_address,
+            gpus_per_worker=gpus_per_worker,
+            shard_rows=shard_rows,
             command="posts clean",
             params=params,
             progress=not as_json,
