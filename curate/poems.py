@@ -36,14 +36,21 @@ def reasons_cell(stage: StageCount) -> str:
 
 
 def summary_table(manifest: Manifest, out: Path) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, title=f"{manifest.command}: {manifest.rows_in:,} rows in, "
-                                             f"{manifest.rows_kept:,} kept -> {out}")
-    for column in ("stage", "in", "kept", "rejected", "reasons"):
-        table.add_column(column, justify="right" if column in ("in", "kept", "rejected") else "left")
-    for stage in manifest.stages:
+    title = f"{manifest.command}: {manifest.rows_in:,} rows in, {manifest.rows_kept:,} kept -> {out}"
+    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False, title=title)
+    numbers = ("in", "kept", "rejected", "seconds", "rows/s")
+    for column in ("stage", *numbers):
+        table.add_column(column, justify="right" if column in numbers else "left")
+    reasons = [reasons_cell(stage) for stage in manifest.stages]
+    widest = max((len(line) for cell in reasons for line in cell.splitlines()), default=0)
+    table.add_column("reasons", min_width=min(widest, 40))  # narrow terminals squeeze the numbers first
+    timings = {t["name"]: t for t in manifest.timings()}
+    for stage, cell in zip(manifest.stages, reasons, strict=True):
+        rate = timings[stage.name]["rows_per_s"]
         table.add_row(stage.name, f"{stage.rows_in:,}", f"{stage.kept:,}", f"{stage.rejected:,}",
-                      reasons_cell(stage))
-    table.caption = "counts balance" if manifest.balanced else "[red]COUNTS DO NOT BALANCE[/red]"
+                      f"{timings[stage.name]['seconds']:,.2f}", "" if rate is None else f"{rate:,.0f}", cell)
+    balance = "counts balance" if manifest.balanced else "[red]COUNTS DO NOT BALANCE[/red]"
+    table.caption = f"{balance}; seconds: spent in each stage, summed over workers"
     return table
 
 
