@@ -37,6 +37,7 @@ from curation.input_files import lines_sha256
 from curation.manifest import Manifest
 from curation.outputs import prepare_output_dir
 from curation.reader_base import Reader, hash_key
+from curation.resources import set_up
 from curation.schema import REJECT_REASON, REJECT_STAGE, with_bookkeeping
 from curation.shards import InputShard, ShardState, fingerprint, plan_shards
 from curation.stage import Stage, check_output, check_reads
@@ -161,7 +162,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _start_worker(stage_set: StageSet) -> None:
-    stage_set.stages()
+    set_up(stage_set.stages())
     _WORKER["stage_set"] = stage_set
 
 
@@ -314,6 +315,8 @@ def run(reader: Reader | Iterable[pl.DataFrame], stages: StagesOrFactory, out_di
     """Run `stages` over `reader` in `workers` processes, writing kept/, rejected/ and manifest.json.
     With `resume`, shards completed by an earlier run of the same command are kept, not redone."""
     stage_set = stages if isinstance(stages, StageSet) else StageSet(stages)
+    if workers <= 1:
+        set_up(stage_set.stages())
     with worker_pool(stage_set, workers) as pool:
         plan = RunPlan.create(reader, stage_set, out_dir, command=command, params=params,
                               shard_rows=shard_rows, rows_per_file=rows_per_shard, resume=resume)

@@ -4,9 +4,10 @@ The dataset holds the ids of the shards not yet complete (`ray.data.from_items`,
 an actor pool of `workers` actors runs `curation.engine.process_shard` on each, so the rows, output
 files, markers (counts, per-stage seconds, input hashes) and manifest are those of the local engine.
 An actor builds its stages once (model-backed stages load their model once per actor). Each actor
-asks for the resources its stages declare (`stage_resources`): a GPU share of `gpus_per_worker` when
-a stage `needs_gpu` (default: one GPU each where the cluster has GPUs, else none), and
-`cpus_per_worker` CPUs. Global stages run in the driver after every shard, as on the local engine.
+asks for the resources its stages declare (`curation.resources`, `stage_resources`): the most CPUs
+of any stage, their memory, and a GPU share of `gpus_per_worker` when a stage needs a GPU (default:
+what the stage declares where the cluster has GPUs, else none). Global stages run in the driver
+after every shard, as on the local engine.
 """
 
 from __future__ import annotations
@@ -27,12 +28,9 @@ from curation.engine_output import Layout
 from curation.errors import CurationError
 from curation.manifest import Manifest
 from curation.reader_base import Reader
+from curation.resources import set_up, worker_resources
 from curation.shards import InputShard
 from curation.stage import Stage
-
-
-def needs_gpu(stage: Stage) -> bool:
-    return bool(getattr(stage, "needs_gpu", False))
 
 
 @dataclass(frozen=True)
@@ -42,21 +40,22 @@ class WorkerResources:
     workers: int
     cpus: float
     gpus: float
+    memory_mb: int = 0
 
 
 def stage_resources(stages: Sequence[Stage], cluster: dict[str, float], workers: int | None,
-                    gpus_per_worker: float | None, cpus_per_worker: float = 1.0) -> WorkerResources:
-    """Resources of a shard worker for these stages on a cluster with `cluster` resources: GPUs only
-    when a stage needs one (`gpus_per_worker`, default 1 where the cluster has GPUs); `workers`
-    defaults to as many as the cluster fits (at least one)."""
-    gpu_stages = any(needs_gpu(s) for s in stages)
+                    gpus_per_worker: float | None) -> WorkerResources:
+    """Resources of a shard worker for these stages (`curation.resources`) on a cluster with
+    `cluster` resources: GPUs only when a stage needs one (`gpus_per_worker`, default the stages'
+    own where the cluster has GPUs, else none); `workers` defaults to as many as the cluster fits."""
+    needs = worker_resources(stages)
     if gpus_per_worker is None:
-        gpus_per_worker = 1.0 if gpu_stages and cluster.get("GPU", 0) else 0.0
-    gpus = gpus_per_worker if gpu_stages else 0.0
+        gpus_per_worker = needs.gpus if cluster.get("GPU", 0) else 0.0
+    gpus = gpus_per_worker if needs.needs_gpu else 0.0
     if workers is None:
-        fits = [cluster.get("CPU", 1) / cpus_per_worker] + ([cluster["GPU"] / gpus] if gpus else [])
+        fits = [cluster.get("CPU", 1) / needs.cpus] + ([cluster["GPU"] / gpus] if gpus else [])
         workers = max(1, int(min(fits)))
-    return WorkerResources(workers, cpus_per_worker, gpus)
+    return WorkerResources(workers, needs.cpus, gpus, needs.memory_mb)
 
 
 class ShardWorker:
@@ -66,7 +65,7 @@ class ShardWorker:
                  rows_per_file: int) -> None:
         self.stage_set, self.layout, self.rows_per_file = stage_set, layout, rows_per_file
         self.shards = {s.shard_id: s for s in shards}
-        stage_set.stages()
+        set_up(stage_set.stages())
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         markers = [process_shard(self.shards[shard_id], self.stage_set, self.layout, self.rows_per_file)
@@ -85,7 +84,8 @@ def ray_markers(plan: RunPlan, rows_per_file: int, resources: WorkerResources) -
     arguments = (plan.stage_set, todo, plan.layout, rows_per_file)
     pool = ray.data.ActorPoolStrategy(size=min(resources.workers, len(todo)))
     data = data.map_batches(ShardWorker, fn_constructor_args=arguments, compute=pool, num_cpus=resources.cpus,
-                            num_gpus=resources.gpus, batch_size=1, batch_format="pyarrow")
+                            num_gpus=resources.gpus, batch_size=1, batch_format="pyarrow",
+                            **({"memory": resources.memory_mb * 2**20} if resources.memory_mb else {}))
     for row in data.iter_rows():
         yield json.loads(row["marker"])
 

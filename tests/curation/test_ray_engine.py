@@ -11,6 +11,7 @@ import pytest
 from curation.engine import run
 from curation.manifest import without_timings
 from curation.readers import open_reader
+from curation.resources import Resources
 from curation.stage import reject_where
 from curation.writers import read_shards
 from filters.poems import MarkDuplicates
@@ -59,13 +60,25 @@ def assert_same_outputs(a: Path, b: Path, manifest_a, manifest_b, same_shards: b
     assert manifest_a.balanced and manifest_b.balanced
 
 
-def test_workers_ask_for_a_gpu_only_when_a_stage_needs_one():
+@dataclass
+class BigModelScore(FakeModelScore):
+    """Declares its resources in full: 2 CPUs, half a GPU, 3 GiB."""
+
+    name: str = "big_model_score"
+    resources: Resources = Resources(cpus=2, gpus=0.5, memory_mb=3_072)
+
+
+def test_workers_ask_for_what_their_stages_declare_and_a_gpu_only_when_a_stage_needs_one():
     gpu_cluster, cpu_cluster = {"CPU": 16.0, "GPU": 2.0}, {"CPU": 3.0}
     assert stage_resources([MarkDuplicates()], gpu_cluster, None, None) == WorkerResources(16, 1.0, 0.0)
     assert stage_resources([FakeModelScore()], gpu_cluster, None, None) == WorkerResources(2, 1.0, 1.0)
     assert stage_resources([FakeModelScore()], gpu_cluster, None, 0.5) == WorkerResources(4, 1.0, 0.5)
     assert stage_resources([FakeModelScore()], cpu_cluster, None, None) == WorkerResources(3, 1.0, 0.0)
     assert stage_resources([FakeModelScore()], cpu_cluster, 5, None).workers == 5
+    both = [MarkDuplicates(), FakeModelScore(), BigModelScore()]
+    assert stage_resources(both, gpu_cluster, None, None) == WorkerResources(2, 2, 1.0, 3_072)
+    assert stage_resources(both[2:], gpu_cluster, None, None) == WorkerResources(4, 2, 0.5, 3_072)
+    assert stage_resources(both, cpu_cluster, None, None) == WorkerResources(1, 2, 0.0, 3_072)
 
 
 def test_model_stage_in_an_actor_pool_and_a_global_stage_match_the_local_engine(local_ray, tmp_path):
