@@ -101,25 +101,24 @@ def poem_subset(kaggle_forms: Path, root: Path, forms: int) -> Path:
     return root
 
 
-def test_local_1_local_2_and_ray_give_one_answer_on_a_slice_of_the_poem_corpus(local_ray, kaggle_forms,
-                                                                               tmp_path):
+def test_the_rows_counts_and_input_hash_do_not_depend_on_the_sharding_either(local_ray, kaggle_forms,
+                                                                              tmp_path):
     corpus = poem_subset(kaggle_forms, tmp_path / "subset", 12)
-    options = dict(progress=False, shard_rows=150)
-    local = run(open_reader(corpus), POEM_STAGES, tmp_path / "local", **options)
-    two = run(open_reader(corpus), POEM_STAGES, tmp_path / "two", workers=2, **options)
-    on_ray = run_ray(open_reader(corpus), POEM_STAGES, tmp_path / "ray", workers=2, **options)
-    finer = run(open_reader(corpus), POEM_STAGES, tmp_path / "finer", progress=False, shard_rows=50,
-                workers=2)
+    local = run(open_reader(corpus), POEM_STAGES, tmp_path / "local", progress=False, shard_rows=1_000)
+    two = run(open_reader(corpus), POEM_STAGES, tmp_path / "two", progress=False, shard_rows=50, workers=2)
+    on_ray = run_ray(open_reader(corpus), POEM_STAGES, tmp_path / "ray", progress=False, shard_rows=150)
 
-    assert_same_outputs(tmp_path / "local", tmp_path / "two", local, two)
-    assert_same_outputs(tmp_path / "local", tmp_path / "ray", local, on_ray)
-    assert_same_outputs(tmp_path / "local", tmp_path / "finer", local, finer, same_shards=False)
-    assert local.inputs == [open_reader(corpus).describe()]
+    assert_same_outputs(tmp_path / "local", tmp_path / "two", local, two, same_shards=False)
+    assert_same_outputs(tmp_path / "local", tmp_path / "ray", local, on_ray, same_shards=False)
+    assert local.inputs == [open_reader(corpus).describe()] and "sha256" in local.inputs[0]
     assert 0 < local.rows_kept < local.rows_in
     assert {t["name"] for t in on_ray.timings() if t["seconds"] > 0} == {s.name for s in on_ray.stages}
 
 
-def test_ray_matches_local_on_the_whole_poem_corpus(local_ray, kaggle_forms, tmp_path):
+def test_local_1_local_2_and_ray_give_one_answer_on_the_whole_poem_corpus(local_ray, kaggle_forms, tmp_path):
     local = run(open_reader(kaggle_forms), POEM_STAGES, tmp_path / "local", progress=False)
+    two = run(open_reader(kaggle_forms), POEM_STAGES, tmp_path / "two", progress=False, workers=2)
     on_ray = run_ray(open_reader(kaggle_forms), POEM_STAGES, tmp_path / "ray", progress=False)
+    assert_same_outputs(tmp_path / "local", tmp_path / "two", local, two)
     assert_same_outputs(tmp_path / "local", tmp_path / "ray", local, on_ray)
+    assert local.rows_in == 6_322 and local.inputs[0]["files"] == 6_322
