@@ -9,8 +9,9 @@ mean, which no predictor removes (see `benchmarks/likes_oracle.py`).
 
 The fix is fitted on held-out posts, never the training data: posts are sorted by prediction and cut
 into equal-count bins; in each bin the ratio of mean true likes to mean predicted likes is measured
-(a binned, heteroscedastic form of Duan's smearing estimator), interpolated between bin centres and
-held constant beyond them. The corrected score is f(f^-1(pred) * ratio(pred)), tabulated on knots at
+(a binned, heteroscedastic form of Duan's smearing estimator: one global residual distribution
+mis-corrects the low bins badly), interpolated between bin centres and held constant beyond them;
+posts predicted above the highest held-out target (wild extrapolations) are left out of the fit. The corrected score is f(f^-1(pred) * ratio(pred)), tabulated on knots at
 the held-out prediction quantiles and stored as a monotone piecewise-linear map in transformed
 units, so it runs as the head's last layer (scores, `likes evaluate` and `reward()` include it, and
 it stays differentiable) and f^-1 of the score estimates E[likes | image].
@@ -102,6 +103,10 @@ def fit_retransform(pred: np.ndarray, target: np.ndarray, transform: str,
         raise CurationError(f"the retransformation needs at least {2 * bins} held-out posts "
                             f"({bins} bins of 2), got {len(pred)}")
     t = get_transform(transform)
+    inside = pred <= target.max()  # a wild extrapolation would decide its bin's ratio otherwise
+    pred, target = pred[inside], target[inside]
+    if len(pred) < 2 * bins:
+        raise CurationError(f"only {len(pred)} held-out predictions lie within the held-out target range")
     centres, ratios = bin_ratios(pred, target, transform, bins)
     knots = np.unique(np.quantile(pred, np.linspace(0.0, 1.0, KNOTS)))
     if len(knots) < 2:
