@@ -85,7 +85,7 @@ def summarize(console: Console, runs: dict[int, dict[str, dict]]) -> None:
         table.add_column(column, justify="right")
 
     def cell(values: np.ndarray, fmt: str) -> str:
-        return f"{format(values.mean(), fmt)} +- {format(values.std(ddof=1), fmt)}"
+        return f"{format(values.mean(), fmt)} +- {format(values.std(ddof=1), fmt.lstrip('+'))}"
 
     for name in runs[seeds[0]]:
         rows = [runs[seed][name] for seed in seeds]
