@@ -11,8 +11,9 @@ The fix is fitted on held-out posts, never the training data: posts are sorted b
 into equal-count bins; in each bin the ratio of mean true likes to mean predicted likes is measured
 (a binned, heteroscedastic form of Duan's smearing estimator: one global residual distribution
 mis-corrects the low bins badly), interpolated between bin centres and held constant beyond them;
-posts predicted above the highest held-out target (wild extrapolations) are left out of the fit. The corrected score is f(f^-1(pred) * ratio(pred)), tabulated on knots at
-the held-out prediction quantiles and stored as a monotone piecewise-linear map in transformed
+posts predicted above the highest held-out target (wild extrapolations) are left out of the fit.
+The corrected score is f(f^-1(pred) * ratio(pred)), tabulated on knots at the held-out prediction
+quantiles and stored as a monotone piecewise-linear map in transformed
 units, so it runs as the head's last layer (scores, `likes evaluate` and `reward()` include it, and
 it stays differentiable) and f^-1 of the score estimates E[likes | image].
 """
