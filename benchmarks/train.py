@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import sys
 import tempfile
 import time
@@ -139,6 +140,7 @@ def main() -> None:
     parser.add_argument("--modes", default="plain,bf16,compiled,end-to-end")
     parser.add_argument("--tiny", action=argparse.BooleanOptionalAction, default=None,
                         help="Tiny model and 64 px images (default on CPU).")
+    parser.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
     args = parser.parse_args()
     cpu = args.device == "cpu"
     args.tiny = cpu if args.tiny is None else args.tiny
@@ -170,8 +172,16 @@ def main() -> None:
         tflops = rate * flops / 1e12
         versus = f"{rate / rates['plain']:.2f}x" if "plain" in rates else "-"
         print(f"{mode:<12} {rate:>10,.1f} {tflops:>9.2f} {tflops / args.peak_tflops:>7.1%} {versus:>9}")
-    if "end-to-end" in rates and "compiled" in rates:
-        print(f"end-to-end / compiled model step: {rates['end-to-end'] / rates['compiled']:.1%}")
+    both = {"end-to-end", "compiled"} <= rates.keys()
+    loop_ratio = rates["end-to-end"] / rates["compiled"] if both else None
+    if loop_ratio is not None:
+        print(f"end-to-end / compiled model step: {loop_ratio:.1%}")
+    if args.json:
+        mfu = {mode: rate * flops / 1e12 / args.peak_tflops for mode, rate in rates.items()}
+        args.json.write_text(json.dumps({
+            "device": device_name, "model": name, "image_size": args.image_size, "batch": args.batch_size,
+            "steps": args.steps, "gflop_per_image": flops / 1e9, "peak_tflops": args.peak_tflops,
+            "images_per_s": rates, "mfu": mfu, "loop_ratio": loop_ratio}, indent=2))
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ def deterministic():
 def test_bf16_fused_compiled_training_resumes_bit_identically(tmp_path, device, deterministic):
     data = str(write_posts(tmp_path / "posts.parquet", rows=48, row_group_size=8))
     straight = train(run_config(data, str(tmp_path / "straight"), device, max_steps=6, shuffle_buffer=16))
-    train(run_config(data, str(tmp_path / "split"), device, max_steps=3, checkpoint_every=3, shuffle_buffer=16))
+    train(run_config(data, str(tmp_path / "split"), device, max_steps=3, checkpoint_every=3,
+                     shuffle_buffer=16))
     resumed = train(run_config(data, str(tmp_path / "split"), device, max_steps=6, shuffle_buffer=16))
     assert resumed["step"] == 6
     a, b = weights(straight["model"]), weights(resumed["model"])
