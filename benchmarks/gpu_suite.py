@@ -64,11 +64,11 @@ def commands(smoke: bool, python: str, scratch: Path) -> dict[str, tuple[list[st
                        "--dim", "64"], 60),
         }
     return {
-        "pytest_gpu": (pytest, 150),
-        "train": ([*train, "--device", "cuda"], 240),
-        "posts": ([*posts, "--devices", "cuda"], 150),
+        "pytest_gpu": (pytest, 90),
+        "train": ([*train, "--device", "cuda", "--steps", "15", "--warmup", "5"], 170),
+        "posts": ([*posts, "--devices", "cuda"], 60),
         "align": ([*align, "--device", "cuda", "--sizes", "20000,100000,1000000",
-                   "--naive-sizes", "20000"], 180),
+                   "--naive-sizes", "20000"], 90),
     }
 
 
@@ -127,8 +127,10 @@ def collect(steps: dict, scratch: Path, smoke: bool, cuda: bool) -> dict:
         target, sense = TARGETS[name]
         met = None if value is None or smoke else (value >= target if sense == "min" else value <= target)
         note = SMOKE_NOTE if smoke else ("" if cuda else "no CUDA device")
+        step = name.split("_")[0]
         if value is None:
-            note = notes.get(name) if smoke else f"not measured: {steps[name.split('_')[0]]['status']}"
+            status = steps[step]["status"] if step in steps else "not run yet"
+            note = notes.get(name) if smoke and step in steps else f"not measured: {status}"
         summary[name] = {"value": value, "target": target, "sense": sense, "met": met, "note": note}
     return {"summary": summary, "details": {"train": train, "posts": posts, "align": align}}
 
@@ -162,36 +164,40 @@ def main() -> int:
     device = torch.cuda.get_device_name() if cuda and not args.smoke else "cpu"
     results = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "device": device,
                "smoke": args.smoke, "torch": torch.__version__, "python": sys.version.split()[0]}
+    stem = f"{results['date'][:10]}-{re.sub(r'[^A-Za-z0-9]+', '-', device).strip('-').lower()}"
+    stem += "-smoke" if args.smoke else ""
+    args.out.mkdir(parents=True, exist_ok=True)
+    steps: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
-        steps = {}
-        for name, (command, limit) in commands(args.smoke, args.python, scratch).items():
+        plan = commands(args.smoke, args.python, scratch)
+        for name, (command, limit) in plan.items():
             print(f"[gpu_suite] {name}: {' '.join(command[1:])}", flush=True)
             steps[name] = run_step(command, limit)
             print(f"[gpu_suite] {name}: {steps[name]['status']} in {steps[name]['seconds']} s", flush=True)
-        steps["pytest_gpu"].update(pytest_counts(scratch / "pytest.xml"))
-        _explain_skips(steps, args.smoke, cuda)
-        results.update(collect(steps, scratch, args.smoke, cuda))
-    results["steps"] = steps
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"{results['date'][:10]}-{re.sub(r'[^A-Za-z0-9]+', '-', device).strip('-').lower()}"
-    stem += "-smoke" if args.smoke else ""
-    (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2))
-    (args.out / f"{stem}.md").write_text(markdown(results))
+            if name == "pytest_gpu":
+                steps[name].update(pytest_counts(scratch / "pytest.xml"))
+            _explain(steps, args.smoke)
+            # written after every step, so a run cut short still leaves what it measured
+            results.update(collect(steps, scratch, args.smoke, cuda), steps=steps)
+            (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2))
+            (args.out / f"{stem}.md").write_text(markdown(results))
     print(markdown(results))
     print(f"[gpu_suite] wrote {args.out / stem}.json and .md")
     return 1 if any(step["status"] == "failed" for step in steps.values()) else 0
 
 
-def _explain_skips(steps: dict, smoke: bool, cuda: bool) -> None:
-    """Say why a part did not run: GPU tests without CUDA, the CUDA-only loops in --smoke."""
+def _explain(steps: dict, smoke: bool) -> None:
+    """Say why a part did not run: GPU tests without CUDA, the CUDA-only parts in --smoke."""
     tests = steps["pytest_gpu"]
     if tests.get("skipped") and not tests.get("passed") and not tests.get("failed"):
         tests["status"], tests["reason"] = "skipped", "; ".join(tests["skip_reasons"])
-    if smoke:
-        steps["train"]["reason"] = "CPU: plain and bf16 loops only; torch.compile, JPEG loop: CUDA only"
-        steps["posts"]["reason"] = "CPU: 8 JPEGs, a tiny ViT; nvjpeg, bf16 and ViT-B-16: CUDA only"
-        steps["align"]["reason"] = "CPU: N = 2,000, D = 64; N = 20k to 1M: CUDA only"
+    reasons = {"train": "CPU: plain and bf16 loops only; torch.compile, JPEG loop: CUDA only",
+               "posts": "CPU: 8 JPEGs, a tiny ViT; nvjpeg, bf16 and ViT-B-16: CUDA only",
+               "align": "CPU: N = 2,000, D = 64; N = 20k to 1M: CUDA only"}
+    for name, reason in reasons.items():
+        if smoke and name in steps:
+            steps[name]["reason"] = reason
 
 
 if __name__ == "__main__":
