@@ -10,7 +10,9 @@ Steps, in order, each in its own process with its own time limit, so one failure
      end-to-end (JPEG decode) loops;
   3. benchmarks/posts.py: the post stages end to end against the forward pass alone;
   4. benchmarks/align.py: mutual k-NN at N = 20k, 100k, 1M (D = 4096, k = 10, bf16) and the
-     straightforward float32 version at 20k.
+     straightforward float32 version at 20k;
+  5. benchmarks/train.py --loader: the training loader's images/s per CPU core on social-media-sized
+     originals and on prepared 256-px copies.
 It writes `<out>/<date>-<device>.json` (every key always present: a figure, or null and the reason)
 and a Markdown table beside it, and exits 1 if a step failed. With --smoke the steps run at toy sizes
 on the CPU, and what needs CUDA is skipped with the reason written down.
@@ -36,6 +38,7 @@ TARGETS = {  # name: (target, "min" if the value must reach it, "max" if it must
     "posts_e2e_vs_forward": (0.80, "min"),
     "align_1m_seconds": (30.0, "max"),
     "align_20k_speedup": (5.0, "min"),
+    "loader_copies_per_core": (300.0, "min"),
 }
 SMOKE_NOTE = "smoke run: CPU at toy sizes, no GPU target applies"
 TINY_CLIP = {  # a 2-layer 64-px open_clip ViT for --smoke (random weights, built from this config)
@@ -51,6 +54,7 @@ def commands(smoke: bool, python: str, scratch: Path) -> dict[str, tuple[list[st
               "--timeout", "240", f"--junitxml={scratch / 'pytest.xml'}"]
     train, posts, align = ([python, f"benchmarks/{name}.py", "--json", str(scratch / f"{name}.json")]
                            for name in ("train", "posts", "align"))
+    loader = [python, "benchmarks/train.py", "--json", str(scratch / "loader.json"), "--loader"]
     if smoke:
         tiny_clip = scratch / "tiny-clip-smoke.json"
         tiny_clip.write_text(json.dumps(TINY_CLIP))
@@ -62,6 +66,7 @@ def commands(smoke: bool, python: str, scratch: Path) -> dict[str, tuple[list[st
                        "--engine-batch", "8", "--size", "96x64", "--clip-model", str(tiny_clip)], 180),
             "align": ([*align, "--device", "cpu", "--sizes", "2000", "--naive-sizes", "2000",
                        "--dim", "64"], 60),
+            "loader": ([*loader, "4"], 60),
         }
     return {
         "pytest_gpu": (pytest, 90),
@@ -69,6 +74,7 @@ def commands(smoke: bool, python: str, scratch: Path) -> dict[str, tuple[list[st
         "posts": ([*posts, "--devices", "cuda"], 60),
         "align": ([*align, "--device", "cuda", "--sizes", "20000,100000,1000000",
                    "--naive-sizes", "20000"], 90),
+        "loader": ([*loader, "100"], 60),
     }
 
 
@@ -111,7 +117,8 @@ def pytest_counts(junit: Path) -> dict:
 
 def collect(steps: dict, scratch: Path, smoke: bool, cuda: bool) -> dict:
     """The headline figures, each {value, target, met, note}; null with a reason where not measured."""
-    train, posts, align = (_read(scratch / f"{name}.json") for name in ("train", "posts", "align"))
+    train, posts, align, loader = (_read(scratch / f"{name}.json")
+                                   for name in ("train", "posts", "align", "loader"))
     mfu = train and (train["mfu"].get("compiled") or max(train["mfu"].values(), default=None))
     loop_ratio = train.get("loop_ratio") if train else None
     posts_ratio = posts[0]["ratio"] if posts else None
@@ -119,7 +126,8 @@ def collect(steps: dict, scratch: Path, smoke: bool, cuda: bool) -> dict:
     align_1m = figures and figures["blocked_seconds"].get("1000000")
     speedup = figures and (figures["speedup"].get("20000") or next(iter(figures["speedup"].values()), None))
     values = {"train_mfu": mfu, "train_loop_ratio": loop_ratio, "posts_e2e_vs_forward": posts_ratio,
-              "align_1m_seconds": align_1m, "align_20k_speedup": speedup}
+              "align_1m_seconds": align_1m, "align_20k_speedup": speedup,
+              "loader_copies_per_core": loader and loader["loader"]["copies_per_core"]}
     notes = {"train_loop_ratio": "needs the compiled and end-to-end loops (CUDA only in --smoke)",
              "align_1m_seconds": "N = 1M runs on CUDA only"}
     summary = {}
@@ -132,7 +140,7 @@ def collect(steps: dict, scratch: Path, smoke: bool, cuda: bool) -> dict:
             status = steps[step]["status"] if step in steps else "not run yet"
             note = notes.get(name) if smoke and step in steps else f"not measured: {status}"
         summary[name] = {"value": value, "target": target, "sense": sense, "met": met, "note": note}
-    return {"summary": summary, "details": {"train": train, "posts": posts, "align": align}}
+    return {"summary": summary, "details": {"train": train, "posts": posts, "align": align, "loader": loader}}
 
 
 def markdown(results: dict) -> str:
@@ -194,7 +202,8 @@ def _explain(steps: dict, smoke: bool) -> None:
         tests["status"], tests["reason"] = "skipped", "; ".join(tests["skip_reasons"])
     reasons = {"train": "CPU: plain and bf16 loops only; torch.compile, JPEG loop: CUDA only",
                "posts": "CPU: 8 JPEGs, a tiny ViT; nvjpeg, bf16 and ViT-B-16: CUDA only",
-               "align": "CPU: N = 2,000, D = 64; N = 20k to 1M: CUDA only"}
+               "align": "CPU: N = 2,000, D = 64; N = 20k to 1M: CUDA only",
+               "loader": "CPU: 4 images (100 on the GPU machine's CPU)"}
     for name, reason in reasons.items():
         if smoke and name in steps:
             steps[name]["reason"] = reason

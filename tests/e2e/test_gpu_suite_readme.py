@@ -7,7 +7,8 @@ import json
 
 from tests.e2e.conftest import UserShell
 
-FIGURES = {"train_mfu", "train_loop_ratio", "posts_e2e_vs_forward", "align_1m_seconds", "align_20k_speedup"}
+FIGURES = {"train_mfu", "train_loop_ratio", "posts_e2e_vs_forward", "align_1m_seconds", "align_20k_speedup",
+           "loader_copies_per_core"}
 
 
 def test_the_smoke_suite_fills_every_key_and_states_its_skips(user: UserShell) -> None:
@@ -21,7 +22,7 @@ def test_the_smoke_suite_fills_every_key_and_states_its_skips(user: UserShell) -
         assert {"value", "target", "sense", "met", "note"} <= row.keys(), name
         assert row["met"] is None and row["note"], name  # no GPU target is judged on a CPU
     steps = results["steps"]
-    assert list(steps) == ["pytest_gpu", "train", "posts", "align"]
+    assert list(steps) == ["pytest_gpu", "train", "posts", "align", "loader"]
     assert steps["pytest_gpu"]["status"] == "skipped" and "no CUDA device" in steps["pytest_gpu"]["reason"]
     assert steps["pytest_gpu"]["skipped"] == 4
     for name in ("train", "posts", "align"):
@@ -29,6 +30,8 @@ def test_the_smoke_suite_fills_every_key_and_states_its_skips(user: UserShell) -
         assert "CUDA only" in steps[name]["reason"]
     assert set(results["details"]["train"]["images_per_s"]) == {"plain", "bf16"}
     assert results["summary"]["align_20k_speedup"]["value"] > 0
+    loader = results["details"]["loader"]["loader"]
+    assert loader["copies_per_core"] > loader["originals_per_core"] > 0
     assert results["summary"]["align_1m_seconds"]["note"] == "N = 1M runs on CUDA only"
     assert path.with_suffix(".md").read_text().startswith("# GPU suite")
 
