@@ -55,6 +55,9 @@ def orientation(metric: str) -> str:
             "compute_alignment (compute_score(y, x)): a sample's k neighbours under the row model, then "
             "their k neighbours under the column model; 1 when the sample is among those. Every cell computed"
         )
+    if metric == "cknna":  # its HSIC of masked, non-symmetric kernels changes slightly when A and B swap
+        return ("mirrored as the reference does: scores[i][j] = cknna(A = cols[j], B = rows[i]) for i <= j, "
+                "copied to [j][i]; CKNNA is symmetric in A and B only to within its non-symmetric k-NN masks")
     return f"symmetric: scores[i][j] = {metric}(A = cols[j], B = rows[i]), the same as with A and B swapped"
 
 

@@ -32,6 +32,7 @@ from curation.alignment.metrics import (
 
 METRICS = ("mutual_knn", "cycle_knn", "lcs_knn", "edit_distance_knn", "cknna", "cka", "unbiased_cka", "svcca")
 KNN_METRICS = ("mutual_knn", "cycle_knn", "lcs_knn", "edit_distance_knn", "cknna")
+# mirrored in a model x model matrix, as the reference does for every metric but cycle_knn
 SYMMETRIC_METRICS = ("mutual_knn", "lcs_knn", "edit_distance_knn", "cknna", "cka", "unbiased_cka", "svcca")
 SVCCA_REDUCTIONS = ("exact", "lowrank")
 _PAIR_ROWS = 1024
