@@ -1,6 +1,6 @@
 """Every GPU check in one command, for the few minutes a lent GPU machine gives (issue 16).
 
-    python3 benchmarks/gpu_suite.py            # on the GPU machine: all four steps, about 6 minutes
+    python3 benchmarks/gpu_suite.py            # on the GPU machine: all five steps, at most 7.5 minutes
     python benchmarks/gpu_suite.py --smoke     # on CPU at toy sizes, in about a minute (run by the tests)
 
 Steps, in order, each in its own process with its own time limit, so one failure never stops the rest:
@@ -69,12 +69,12 @@ def commands(smoke: bool, python: str, scratch: Path) -> dict[str, tuple[list[st
             "loader": ([*loader, "4"], 60),
         }
     return {
-        "pytest_gpu": (pytest, 90),
-        "train": ([*train, "--device", "cuda", "--steps", "15", "--warmup", "5"], 170),
+        "pytest_gpu": (pytest, 110),
+        "train": ([*train, "--device", "cuda", "--steps", "15", "--warmup", "5"], 160),
         "posts": ([*posts, "--devices", "cuda"], 60),
         "align": ([*align, "--device", "cuda", "--sizes", "20000,100000,1000000",
-                   "--naive-sizes", "20000"], 90),
-        "loader": ([*loader, "100"], 60),
+                   "--naive-sizes", "20000"], 80),
+        "loader": ([*loader, "60"], 40),  # at most 450 s in all
     }
 
 
@@ -203,7 +203,7 @@ def _explain(steps: dict, smoke: bool) -> None:
     reasons = {"train": "CPU: plain and bf16 loops only; torch.compile, JPEG loop: CUDA only",
                "posts": "CPU: 8 JPEGs, a tiny ViT; nvjpeg, bf16 and ViT-B-16: CUDA only",
                "align": "CPU: N = 2,000, D = 64; N = 20k to 1M: CUDA only",
-               "loader": "CPU: 4 images (100 on the GPU machine's CPU)"}
+               "loader": "CPU: 4 images (60 on the GPU machine's CPU)"}
     for name, reason in reasons.items():
         if smoke and name in steps:
             steps[name]["reason"] = reason
