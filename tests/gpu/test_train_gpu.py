@@ -75,11 +75,11 @@ def test_ddp_two_processes_follow_one_process_at_the_same_global_batch(tmp_path,
     options = tmp_path / "ddp.json"
     options.write_text(json.dumps({"data": data, "out": str(tmp_path / "two"), "device": device,
                                    "batch_size": 4, "compile": False, "dist_backend": "gloo"}))
-    port = _free_port()
+    path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])  # the carried packages too
+    env = {**os.environ, "WORLD_SIZE": "2", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(_free_port()), "PYTHONPATH": path}
     ranks = [subprocess.Popen([sys.executable, str(REPO / "tests" / "gpu" / "ddp_worker.py"), str(options)],
-                              env={**os.environ, "WORLD_SIZE": "2", "RANK": str(rank), "LOCAL_RANK": "0",
-                                   "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
-                                   "PYTHONPATH": str(REPO)}, cwd=REPO)
+                              env={**env, "RANK": str(rank)}, cwd=REPO)
              for rank in range(2)]
     assert [process.wait(timeout=300) for process in ranks] == [0, 0]
     tolerance = 2e-2 if device == "cuda" else 1e-5  # bf16 autocast on half batches vs whole ones
