@@ -27,11 +27,12 @@ def cache_dir() -> Path:
 
 
 def cached_parquet(path: Path, build: Callable[[], pl.DataFrame]) -> pl.DataFrame:
-    """Read `path`, or build the table and write it there atomically."""
+    """Read `path`, or build the table and write it there atomically (each process through its own
+    temporary file, so that workers building the same table at once do not trip over each other)."""
     if path.exists():
         return pl.read_parquet(path)
     table = build()
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     table.write_parquet(tmp)
     tmp.replace(path)
     return table
