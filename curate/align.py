@@ -211,6 +211,7 @@ def _covariates(df, texts, per_sample, covariate, perplexity_model, out, device,
     """Per-sample scores (mean over model pairs) against length, perplexity and any numeric columns."""
     import dataclasses
 
+    import numpy as np
     import polars as pl
 
     from curation.alignment.analyses import perplexity, score_vs_covariate
@@ -221,11 +222,17 @@ def _covariates(df, texts, per_sample, covariate, perplexity_model, out, device,
     for name in covariate:
         table[name] = df[name].cast(float).to_numpy()
     pl.DataFrame({**table, "duplicate_features": duplicated}).write_csv(out / "per_sample.csv")
-    return [
-        dataclasses.asdict(score_vs_covariate(per_sample, values, name, out / f"score_vs_{name}.png"))
-        for name, values in table.items()
-        if name != "alignment"
-    ]
+    slopes = []
+    for name, values in table.items():
+        values = np.asarray(values, dtype=float)
+        if name == "alignment":
+            continue
+        if np.unique(values[np.isfinite(values)]).size < 2:  # no line to fit through one x value
+            slopes.append({"covariate": name, "skipped": "the same value for every sample"})
+            continue
+        fit = score_vs_covariate(per_sample, values, name, out / f"score_vs_{name}.png")
+        slopes.append(dataclasses.asdict(fit))
+    return slopes
 
 
 def _semantics(texts, embedder, clusters, options) -> dict:
