@@ -30,7 +30,7 @@ def kept_ids(folder) -> list[str]:
     return sorted(read_shards(folder / "kept")["row_id"].to_list())
 
 
-def test_local_processes_and_a_local_ray_instance_keep_the_same_rows(corpus: UserShell) -> None:
+def test_local_processes_and_local_ray_keep_the_same_rows(corpus: UserShell) -> None:
     corpus.run("cluster-one-machine")
     local, ray = corpus.clone / "out/local", corpus.clone / "out/ray"
     for folder in (local, ray):
