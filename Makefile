@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo demo-likes test lint bench clean
+.PHONY: venv demo demo-likes test lint bench clean gpu-check
 
 $(STAMP): pyproject.toml constraints.txt scripts/fix_torchvision_cpu.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,9 @@ demo: $(STAMP)
 
 # The like-regressor path on synthetic posts, a tiny random backbone and CPU: posts -> posts clean ->
 # likes train -> evaluate + export -> score; ends with a predicted like count (scripts/demo_likes.py).
+# Smaller: make demo-likes DEMO_LIKES_ARGS='--posts 30 --test-posts 12 --steps 2'
 demo-likes: $(STAMP)
-	$(BIN)/python scripts/demo_likes.py --out out/demo-likes
+	$(BIN)/python scripts/demo_likes.py --out out/demo-likes $(DEMO_LIKES_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -37,3 +38,13 @@ bench: $(STAMP)
 
 clean:
 	rm -rf out .pytest_cache
+
+# Every GPU check in one command (benchmarks/gpu_suite.py), on the lent GPU machine as it is: its own
+# python3, the missing packages unpacked from .whl/gpu-site.tar.xz (built here by scripts/gpu_wheelhouse.sh
+# and carried). Results: $(GPU_OUT)/<date>-<gpu>.json and .md. Without a GPU: `... gpu_suite.py --smoke`.
+GPU_OUT  ?= benchmarks/results
+GPU_SITE ?= /tmp/gpu-site
+gpu-check:
+	if [ -f .whl/gpu-site.tar.xz ]; then $(PYTHON) -c "import tarfile; \
+	  tarfile.open('.whl/gpu-site.tar.xz').extractall('$(GPU_SITE)', filter='data')"; fi
+	PYTHONPATH=$(GPU_SITE):$(CURDIR) PYTHONUNBUFFERED=1 $(PYTHON) benchmarks/gpu_suite.py --out $(GPU_OUT)

@@ -23,7 +23,6 @@ from builders.revisions import REVISIONS, BuildInputs, MainRule, Revision, assem
 from curation import __version__
 from curation.judge.result import FAILED, SCORED
 
-
 AUTO_DIVERSITY_TEXTS = 2_000
 
 @dataclass

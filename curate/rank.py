@@ -71,7 +71,8 @@ def fit(
     log_label: Annotated[bool, typer.Option(help="Use log1p(label), for counts such as likes")] = False,
     alpha: Annotated[float, typer.Option(help="Ridge strength")] = 1.0,
     clip_model: Annotated[str, typer.Option(help="open_clip architecture (--embedder clip)")] = "ViT-B-16",
-    clip_pretrained: Annotated[str | None, typer.Option(help="open_clip weights tag")] = "laion2b_s34b_b88k",
+    clip_pretrained: Annotated[str | None, typer.Option(
+        help="open_clip weights tag; 'none' for random weights")] = "laion2b_s34b_b88k",
     device: Annotated[str, typer.Option(help="cpu, cuda or auto")] = "cpu",
     as_json: Annotated[bool, typer.Option("--json", help="Print the axis metadata as JSON")] = False,
 ) -> None:
