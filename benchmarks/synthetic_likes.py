@@ -15,7 +15,7 @@ embedding; the regressor's head (`trainers.model.build_head`, LAION-style MLP) i
 cbrt*log target with each `trainers.losses` option. Posts are split 60/20/20 into train, validation
 (held out: the tail stretch and the retransformation fix are fitted there) and test (every figure
 printed). The oracle (`likes_oracle.py`) gives the oracle's own errors, the predictor f(E[likes|q])
-and the frontier with its upper bound. CPU only, one to two minutes per seed.
+and the frontier with its upper bound. CPU only, a few minutes per seed on 2 cores.
 
     .venv/bin/python benchmarks/synthetic_likes.py [--n 48000] [--epochs 20] [--seeds 0,1,2] [--signal 0.7]
 """
