@@ -116,7 +116,7 @@ def describe_calibration(calibration: Calibration) -> str:
                 f"x{calibration.slope:.3g}, up to {calibration.top:.3f}")
     low, high = calibration.values[0] - calibration.knots[0], calibration.values[-1] - calibration.knots[-1]
     return (f"retransformation: a monotone map to f(E[likes | prediction]) over {len(calibration.knots)} "
-            f"knots, +{low:.2f} at the lowest and +{high:.2f} at the highest held-out prediction")
+            f"knots, {low:+.2f} at the lowest and {high:+.2f} at the highest held-out prediction")
 
 
 def save_calibration(calibration: Calibration, folder: Path) -> Path:
