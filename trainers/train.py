@@ -49,6 +49,7 @@ class TrainConfig:
     resume: bool = True
     compile: bool = False
     device: str | None = None
+    dist_backend: str | None = None  # None: nccl on CUDA, gloo on CPU; gloo also runs 2 ranks on one GPU
     num_workers: int = 4
     shuffle_buffer: int = 1024
     seed: int = 0
@@ -56,6 +57,7 @@ class TrainConfig:
     crop: bool = False
     init_head_bias: bool = True
     calibrate_data: str | None = None
+    calibrate_method: str = "retransform"  # or "tail-stretch" (trainers.calibration.METHODS)
     calibrate_cut: float = 0.5
     calibrate_band: tuple[float, float] = (2_000.0, 20_000.0)
 
@@ -105,19 +107,19 @@ class _Batches:
                 self.epoch, self.done, self.iterator = self.epoch + 1, 0, None
 
 
-def _distributed() -> tuple[int, int, int]:
+def _distributed(backend: str | None) -> tuple[int, int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return 0, 0, 1
     import torch.distributed as dist
 
-    dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    dist.init_process_group(backend=backend or ("nccl" if torch.cuda.is_available() else "gloo"))
     return dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0")), world
 
 
 def train(config: TrainConfig) -> dict[str, Any]:
     """Train (or resume) and return a summary: final step, last loss, checkpoint folder."""
-    rank, local_rank, world = _distributed()
+    rank, local_rank, world = _distributed(config.dist_backend)
     device = config.device or (f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
     cuda = device.startswith("cuda")
     if cuda:
@@ -178,6 +180,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
         optimizer.zero_grad(set_to_none=True)
         step += 1
         if step % config.log_every == 0 or step == config.max_steps:
+            if world > 1:  # the loss of the global batch, as one process would log it
+                torch.distributed.all_reduce(total)
+                total /= world
             last_loss = float(total)
             elapsed, tick = time.perf_counter() - tick, time.perf_counter()
             record = {"step": step, "loss": last_loss, "lr": optimizer.param_groups[0]["lr"],
@@ -202,19 +207,29 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
 
 def calibrate(model: LikeRegressor, config: TrainConfig, device: str, folders: list[Path | None]) -> None:
-    """Fit the tail stretch on held-out posts, attach it to the model, write calibration.json."""
-    from trainers.calibration import attach_calibration, fit_tail_stretch, save_calibration
+    """Fit the calibration on held-out posts, attach it to the model, write calibration.json."""
+    from trainers.calibration import (
+        attach_calibration,
+        describe_calibration,
+        fit_tail_stretch,
+        save_calibration,
+    )
     from trainers.evaluate import predict
+    from trainers.retransform import fit_retransform
 
     held_out = LikeImageStream(config.calibrate_data, image_column=config.image_column,
                                like_column=config.like_column, transform=config.model.transform,
                                image_size=config.model.image_size, crop=config.crop)
+    attach_calibration(model, None)
     pred, target = predict(model, make_loader(held_out, config.batch_size, config.num_workers), device)
-    stretch = fit_tail_stretch(pred, target, config.model.transform, cut=config.calibrate_cut,
-                               band=config.calibrate_band)
-    attach_calibration(model, stretch)
+    if config.calibrate_method == "tail-stretch":
+        calibration = fit_tail_stretch(pred, target, config.model.transform, cut=config.calibrate_cut,
+                                       band=config.calibrate_band)
+    else:
+        calibration = fit_retransform(pred, target, config.model.transform,
+                                      bins=max(1, min(20, len(pred) // 2)))
+    attach_calibration(model, calibration)
     for folder in folders:
         if folder is not None:
-            save_calibration(stretch, folder)
-    console.print(f"calibrated on {len(pred):,} held-out posts: stretch x{stretch.slope:.3g} above "
-                  f"{stretch.knot:.4g} (up to {stretch.top:.4g})")
+            save_calibration(calibration, folder)
+    console.print(f"calibrated on {len(pred):,} held-out posts: {describe_calibration(calibration)}")

@@ -139,7 +139,7 @@ class HashedLookup:
             arrays = np.load(saved)
             return cls(arrays["hashes"], arrays["values"])
         lookup = cls.of(build(), key, value)
-        tmp = saved.with_suffix(f".{os.getpid()}.tmp.npz")  # workers building it at once each write their own
+        tmp = saved.with_suffix(f".{os.getpid()}.tmp.npz")  # one per process: workers may race here
         np.savez(tmp, hashes=lookup.hashes, values=lookup.values)
         tmp.replace(saved)
         return lookup
