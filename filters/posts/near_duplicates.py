@@ -72,7 +72,7 @@ class NearDuplicates:
     max_distance: int = 6
     min_cosine: float | None = None
     name: str = "near_duplicates"
-    reads: tuple[str, ...] = ("post_id", "like_count", "phash")
+    reads: tuple[str, ...] = (ROW_ID, "post_id", "like_count", "phash")  # row ids key the plan's update
     adds: tuple[str, ...] = ("near_duplicate_of",)
     plan_reads: tuple[str, ...] = ("post_id", "like_count", "phash")
     drops: tuple[str, ...] = ()

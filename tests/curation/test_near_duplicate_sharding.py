@@ -5,6 +5,7 @@ import polars as pl
 import pytest
 
 from curation.engine import run
+from curation.errors import StageError
 from curation.readers import open_reader
 from curation.writers import read_shards
 from filters.posts.near_duplicates import NearDuplicates
@@ -36,3 +37,9 @@ def test_forty_identical_hashes_keep_the_most_liked_copy_on_any_worker_count(for
     assert manifest.stage("near_duplicates").to_dict() == {
         "name": "near_duplicates", "rows_in": COPIES, "kept": 1, "rejected": COPIES - 1,
         "reasons": {"near_duplicate": COPIES - 1}}
+
+
+def test_rows_without_row_ids_are_refused_up_front(tmp_path):
+    frame = pl.DataFrame({"post_id": ["1"], "like_count": [1], "phash": pl.Series([1], dtype=pl.UInt64)})
+    with pytest.raises(StageError, match=r"stage 'near_duplicates' needs column\(s\) \['row_id'\]"):
+        run([frame], [NearDuplicates()], tmp_path / "out", progress=False)
