@@ -25,9 +25,7 @@ import numpy as np
 import polars as pl
 
 from curation.schema import REJECT_DETAIL, REJECT_REASON, ROW_ID, with_bookkeeping
-
-NORMALISED = (pl.col("text").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ")
-              .str.strip_chars())
+from curation.text_column import NORMALISED
 
 
 def shingle_hashes(batch: pl.DataFrame, size: int, seed: int) -> pl.DataFrame:

@@ -22,13 +22,8 @@ from scipy.special import softmax
 
 from curation.errors import InputError
 from curation.stage import reject_where
-from filters.posts.embedding import (
-    DEFAULT_CLIP_MODEL,
-    DEFAULT_CLIP_PRETRAINED,
-    embedding_matrix,
-    load_clip,
-    resolve_device,
-)
+from filters.posts.embedding import load_clip, resolve_device
+from filters.posts.schema import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, embedding_matrix
 
 DEFAULT_PROMPTS = Path(__file__).with_name("artwork_prompts.json")
 

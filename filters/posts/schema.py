@@ -6,6 +6,7 @@ Fetch adds `image_path`, `image_sha256`, `image_bytes`; decode adds `width`, `he
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from curation.schema import (
@@ -19,6 +20,10 @@ from curation.schema import (
 )
 
 UTC_DATETIME = pl.Datetime("us", "UTC")
+
+EMBEDDING = "clip_embedding"  # the L2-normalised open_clip image embedding the model stages share
+DEFAULT_CLIP_MODEL = "ViT-B-16"
+DEFAULT_CLIP_PRETRAINED = "laion2b_s34b_b88k"
 
 POST_COLUMNS: dict[str, pl.DataType] = {
     ROW_ID: pl.Utf8,
@@ -81,6 +86,13 @@ def _as_utc(dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.Date:
         return column.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     return parse_created_at("created_at")
+
+
+def embedding_matrix(column: pl.Series) -> np.ndarray:
+    """A `clip_embedding` column (Array or List of floats) as a float32 (N, D) matrix."""
+    if isinstance(column.dtype, pl.Array):
+        return column.to_numpy().astype(np.float32, copy=False)
+    return np.asarray(column.to_list(), dtype=np.float32)
 
 
 def bookkeeping_schema() -> dict[str, pl.DataType]:

@@ -1,5 +1,6 @@
-"""`poems build` with diversity on (the default for up to 2,000 texts on the CPU): Vendi figures in build.json and in every card, on a
-small public-domain sample embedded with the real shipped all-MiniLM-L6-v2."""
+"""`poems build` with diversity on (the default for up to 2,000 texts on the CPU): Vendi figures in
+build.json and in every card, on a small public-domain sample embedded with the real shipped
+all-MiniLM-L6-v2."""
 
 import json
 import shutil
