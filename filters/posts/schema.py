@@ -9,15 +9,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from curation.schema import (
-    BOOKKEEPING,
-    REJECT_DETAIL,
-    REJECT_REASON,
-    ROW_ID,
-    SOURCE_FILE,
-    SOURCE_ROW,
-    with_bookkeeping,
-)
+from curation.schema import ROW_ID, SOURCE_FILE, SOURCE_ROW
 
 UTC_DATETIME = pl.Datetime("us", "UTC")
 
@@ -93,20 +85,3 @@ def embedding_matrix(column: pl.Series) -> np.ndarray:
     if isinstance(column.dtype, pl.Array):
         return column.to_numpy().astype(np.float32, copy=False)
     return np.asarray(column.to_list(), dtype=np.float32)
-
-
-def bookkeeping_schema() -> dict[str, pl.DataType]:
-    return dict.fromkeys(BOOKKEEPING, pl.Utf8)
-
-
-def reject_rows(batch: pl.DataFrame, reason: pl.Expr, detail: pl.Expr | None = None) -> pl.DataFrame:
-    """Set a per-row `reject_reason` (and `reject_detail`) where `reason` is not null and the row
-    is still kept; earlier reasons win."""
-    batch = with_bookkeeping(batch)
-    hit = pl.col(REJECT_REASON).is_null() & reason.is_not_null()
-    updates = [pl.when(hit).then(reason).otherwise(pl.col(REJECT_REASON)).alias(REJECT_REASON)]
-    if detail is not None:
-        updates.append(
-            pl.when(hit).then(detail.cast(pl.Utf8)).otherwise(pl.col(REJECT_DETAIL)).alias(REJECT_DETAIL)
-        )
-    return batch.with_columns(updates)
