@@ -23,8 +23,9 @@ demo: $(STAMP)
 
 # The like-regressor path on synthetic posts, a tiny random backbone and CPU: posts -> posts clean ->
 # likes train -> evaluate + export -> score; ends with a predicted like count (scripts/demo_likes.py).
+# Smaller: make demo-likes DEMO_LIKES_ARGS='--posts 30 --test-posts 12 --steps 2'
 demo-likes: $(STAMP)
-	$(BIN)/python scripts/demo_likes.py --out out/demo-likes
+	$(BIN)/python scripts/demo_likes.py --out out/demo-likes $(DEMO_LIKES_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

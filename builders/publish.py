@@ -118,6 +118,21 @@ def summary_table(repo_id: str, published: list[PublishedRevision]) -> Table:
     return table
 
 
+@contextlib.contextmanager
+def hub_progress_bars(shown: bool) -> Iterator[None]:
+    """huggingface_hub's own upload bars, off while `shown` is false (as they were afterwards)."""
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    turn_off = not shown and not are_progress_bars_disabled()
+    if turn_off:
+        disable_progress_bars()
+    try:
+        yield
+    finally:
+        if turn_off:
+            enable_progress_bars()
+
+
 def publish_revisions(build_dir: Path, repo_id: str, *, token: str | None = None, endpoint: str | None = None,
                       private: bool = False, progress: bool = True) -> dict[str, str]:
     """Publish each `build_dir/<revision>/` as a branch of dataset `repo_id`; returns revision -> commit."""
@@ -131,7 +146,7 @@ def publish_revisions(build_dir: Path, repo_id: str, *, token: str | None = None
         _retrying(api.create_repo)(repo_id, repo_type="dataset", private=private, exist_ok=True)
     published = []
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, disable=not progress) as bar:
+    with Progress(*columns, console=console, disable=not progress) as bar, hub_progress_bars(progress):
         task = bar.add_task(f"Publishing {repo_id}", total=len(revisions))
         for revision in revisions:
             bar.update(task, description=f"Publishing {repo_id}@{revision}")

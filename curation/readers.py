@@ -27,6 +27,7 @@ from curation.text_column import NOT_A_STRING, TOO_LONG, as_json_text
 
 FORMAT_OF_SUFFIX = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
                     ".parquet": "parquet"}
+KNOWN_SUFFIXES = ", ".join(FORMAT_OF_SUFFIX)
 
 
 class ParquetReader(Reader):
@@ -295,7 +296,8 @@ def open_reader(path: str | Path, *, text_column: str | None = "text", batch_siz
     readers = {"csv": CsvReader, "jsonl": JsonlReader, "parquet": ParquetReader,
                "kaggle-forms": KaggleFormsReader}
     if chosen not in readers:
-        raise InputError(f"cannot tell the format of '{suffix}' files; pass --format", path=text)
+        raise InputError(f"cannot tell the format of '{suffix}' files: {KNOWN_SUFFIXES} are read "
+                         "(or a folder of them, or the Kaggle forms folder)", path=text)
     return readers[chosen](local, **options)
 
 
@@ -311,8 +313,8 @@ def open_url_reader(url: UrlPath, *, fmt: str | None = None, **options: object) 
         chosen = next((name for name, reader in readers.items()
                        if any(url.glob(pattern) for pattern in reader.patterns)), None)
     if chosen not in readers:
-        raise InputError(f"cannot tell the format of '{url.suffix}' files at a URL (Parquet, JSONL and "
-                         "CSV are read from URLs); pass --format", path=str(url))
+        raise InputError(f"cannot tell the format of '{url.suffix}' files at a URL: {KNOWN_SUFFIXES} "
+                         "are read", path=str(url))
     return readers[chosen](url, **options)
 
 

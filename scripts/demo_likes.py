@@ -87,9 +87,9 @@ def main() -> None:
         make_posts(steps, test_posts, args.test_posts, 1, test_server)
         for folder, out in ((train_posts, "../clean"), (test_posts, "../clean-test")):
             # the demo's image servers are on 127.0.0.1, which untrusted post URLs may not reach
-            command = ["curate", "posts", "clean", "posts.jsonl", "--out", out, "--no-models",
-                       "--allow-private-hosts", "127.0.0.1/32"]
-            steps.run(f"clean {folder.name}", command, folder)
+            clean = ["curate", "posts", "clean", "posts.jsonl", "--out", out, "--no-models",
+                     "--allow-private-hosts", "127.0.0.1/32"]
+            steps.run(f"clean {folder.name}", clean, folder)
     steps.run("train", ["curate", "likes", "train", "clean/kept", "--out", "runs/tiny", "--backbone",
                         "tiny-siglip2", "--max-steps", str(args.steps), "--num-workers", "0"], root)
     checkpoint = sorted((root / "runs" / "tiny" / "checkpoints").glob("step_*"))[-1]

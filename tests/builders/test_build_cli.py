@@ -123,7 +123,7 @@ def test_without_a_repo_id_the_cards_show_a_placeholder_not_the_build_folder(cle
 
 def test_a_small_main_leaves_a_length_bin_empty_and_the_error_names_it(cleaned, reference_csv, tmp_path):
     command = ["build", str(cleaned), "--reference", str(reference_csv), "--out", str(tmp_path),
-               "--main-rule", "all", "--main-size", "700", "--no-progress"]
+               "--main-rule", "all", "--main-size", "200", "--no-progress"]
 
     refused = CliRunner().invoke(app, command)
     accepted = CliRunner().invoke(app, [*command, "--aligned-from", "large", "--json"])
@@ -132,7 +132,7 @@ def test_a_small_main_leaves_a_length_bin_empty_and_the_error_names_it(cleaned, 
     assert re.search(r"no poems to draw from in bin \d+ \[\d+, \d+\) words", str(refused.exception))
     assert accepted.exit_code == 0, accepted.output
     main = revision_frame(tmp_path, "main")
-    assert main.height == 700 and main["row_id"].is_unique().all()
+    assert main.height == 200 and main["row_id"].is_unique().all()
     assert json.loads(accepted.stdout)["aligned_s"]["params"]["drawn_from"] == "large"
 
 
@@ -168,7 +168,7 @@ def test_a_public_domain_build_says_so_in_its_cards(cleaned, reference_csv, tmp_
         assert f"license_name: public-domain\nlicense_link: {link}\n" in card
         assert "The poems are in the public domain." in card and "Source: a public-domain sample." in card
         assert "Each poem remains the copyright" not in card
-        assert "The Vendi scores were not computed for this build: 6,135 texts on the CPU" in card
+        assert re.search(r"The Vendi scores were not computed for this build: 5,\d{3} texts on the CPU", card)
     reference = json.loads((tmp_path / "build.json").read_text())["reference"]
     assert (reference["column"], reference["source"]) == ("poem", "poems_results.csv")  # beside `text`
 

@@ -265,3 +265,18 @@ def test_nothing_built_or_published_holds_a_local_path(built, shared_data, hub: 
     assert "build.json" in built_files and len(published) > len(REVISIONS) * 3
     for name, payload in (built_files | published).items():
         assert machine_paths(name, payload, roots) == [], name
+
+
+QUIET = """
+import sys
+from pathlib import Path
+from builders.publish import publish_revisions
+print(publish_revisions(Path(sys.argv[1]), "curators/poems", token=sys.argv[2], progress=False))
+"""
+
+
+def test_without_progress_no_upload_bar_is_drawn(build: Path, hub: LocalHub, tmp_path: Path):
+    result = run_clients(QUIET, hub, tmp_path, str(build), TOKEN)
+
+    assert set(REVISIONS) <= set(result.stdout.split("'"))
+    assert "%|" not in result.stderr and "it/s" not in result.stderr, result.stderr[-2000:]

@@ -143,3 +143,11 @@ def test_a_csv_row_longer_than_a_parse_block_is_one_clear_error(tmp_path):
     path.write_text(f'id,text\n1,"short"\n2,"{"word " * (CSV_BLOCK_BYTES // 2)}"\n')
     with pytest.raises(InputError, match="poems.csv.*cannot parse the CSV after row 1.*over 4 MiB"):
         collect(open_reader(path))
+
+
+def test_an_unknown_suffix_names_the_formats_that_are_read(tmp_path):
+    (tmp_path / "poems.txt").write_text("a poem\n")
+
+    with pytest.raises(InputError, match=r"'\.txt' files: \.csv, \.jsonl, .*\.parquet are read") as error:
+        open_reader(tmp_path / "poems.txt")
+    assert "--format" not in str(error.value)  # no command has that option

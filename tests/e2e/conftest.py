@@ -98,9 +98,22 @@ class UserShell:
             env: dict[str, str] | None = None, check: bool = True, timeout: float = 600) -> Result:
         """Run README block `name` (with `replace` applied, each of which must match) in `cwd`."""
         block = readme_blocks()[name]
+        result = self.bash(self.script(block, replace or {}), cwd=cwd, env=env, timeout=timeout)
+        if check:
+            assert result.returncode == 0, f"README block {name!r} failed:\n{result.output[-4000:]}"
+        return result
+
+    def run_command(self, command: str) -> Result:
+        """A command the test types to set the scene (not a README block); it must succeed."""
+        result = self.bash(PRELUDE + command + "\n")
+        assert result.returncode == 0, f"{command!r} failed:\n{result.output[-4000:]}"
+        return result
+
+    def bash(self, script: str, *, cwd: Path | None = None, env: dict[str, str] | None = None,
+             timeout: float = 600) -> Result:
         cwd = cwd or self.clone
         cwd.mkdir(parents=True, exist_ok=True)
-        process = subprocess.Popen(["bash", "-c", self.script(block, replace or {})], cwd=cwd,
+        process = subprocess.Popen(["bash", "-c", script], cwd=cwd,
                                    env=self.env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True, start_new_session=True)
         try:
@@ -109,10 +122,7 @@ class UserShell:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        result = Result(process.returncode, stdout, stderr)
-        if check:
-            assert result.returncode == 0, f"README block {name!r} failed:\n{result.output[-4000:]}"
-        return result
+        return Result(process.returncode, stdout, stderr)
 
 
 @pytest.fixture

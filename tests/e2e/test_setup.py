@@ -1,4 +1,5 @@
-"""README "Set-up": `make demo` runs the poems job end to end from what the repository ships."""
+"""README "Set-up" and "Like counts": `make demo` and `make demo-likes` run the poems job and the
+like regressor end to end from what the repository ships."""
 
 from __future__ import annotations
 
@@ -28,3 +29,13 @@ def test_make_demo_loads_the_four_revisions_back_from_a_local_hub(user: UserShel
         assert str(user.root) not in card
         assert "license_name: public-domain" in card
     assert (out / "hub").is_dir()
+
+
+def test_make_demo_likes_ends_with_a_predicted_like_count(user: UserShell) -> None:
+    small = "DEMO_LIKES_ARGS='--posts 30 --test-posts 12 --steps 2'"  # the suite's time; same steps
+    make = f"make -o .venv/.installed demo-likes {small}"
+    result = user.run("demo-likes", replace={"make demo-likes": make})
+    last = result.stdout.strip().splitlines()[-1]
+    assert re.match(r"predicted likes for demo-likes/new/photo\.jpg: [\d,]+ \(score", last), last
+    assert (user.clone / "out" / "demo-likes" / "model" / "model.safetensors").is_file()
+    assert "$ cd demo-likes/sample && curate posts clean posts.jsonl --out ../clean" in result.stdout
