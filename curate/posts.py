@@ -17,6 +17,7 @@ from curate.engines import (
 )
 from curate.poems import report
 from curation.errors import CurationError
+from filters.posts.clip_defaults import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED
 
 app = typer.Typer(help="Artwork posts (Twitter/X): ingest, fetch images, filter.", no_args_is_help=True)
 
@@ -136,10 +137,10 @@ def clean(
         bool, typer.Option(help="Mark, do not reject, #glaze/#noai...")
     ] = False,
     keep_ai_metadata: Annotated[bool, typer.Option(help="Mark, do not reject, AI metadata")] = False,
-    clip_model: Annotated[str, typer.Option(help="open_clip architecture")] = "ViT-B-16",
+    clip_model: Annotated[str, typer.Option(help="open_clip architecture")] = DEFAULT_CLIP_MODEL,
     clip_pretrained: Annotated[
         str, typer.Option(help="open_clip pretrained tag; 'none' for random weights (smoke tests)")
-    ] = "laion2b_s34b_b88k",
+    ] = DEFAULT_CLIP_PRETRAINED,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = "auto",
     artwork_prompts: Annotated[Path | None, typer.Option(help="Zero-shot classes and prompts file")] = None,
     ai_probe: Annotated[Path | None, typer.Option(help="AI-generated probe (.safetensors)")] = None,

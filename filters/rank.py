@@ -17,7 +17,7 @@ from curation.errors import InputError
 from curation.rank_axis import RankAxis
 from curation.stage import reject_where
 from curation.text_embeddings import text_embeddings
-from filters.posts.schema import DEFAULT_CLIP_MODEL
+from filters.posts.clip_defaults import DEFAULT_CLIP_MODEL
 
 __all__ = ["EMBEDDERS", "MINILM", "RankScore", "column_matrix", "image_embeddings", "rank_stages",
            "text_embeddings"]

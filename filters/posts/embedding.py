@@ -26,9 +26,10 @@ import torch
 
 from curation.errors import CurationError
 from curation.stage import reject_where
+from filters.posts.clip_defaults import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED
 from filters.posts.image_loading import ImageLoader
 from filters.posts.image_signals import noise_floor, pack_bits, phash_bits, purify
-from filters.posts.schema import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, EMBEDDING, embedding_matrix
+from filters.posts.schema import EMBEDDING, embedding_matrix
 
 __all__ = ["DEFAULT_CLIP_MODEL", "DEFAULT_CLIP_PRETRAINED", "EMBEDDING", "ClipBundle", "ImageEmbedder",
            "embedder_id", "embedding_matrix", "load_clip", "register_model", "resolve_device"]

@@ -14,8 +14,6 @@ from curation.schema import ROW_ID, SOURCE_FILE, SOURCE_ROW
 UTC_DATETIME = pl.Datetime("us", "UTC")
 
 EMBEDDING = "clip_embedding"  # the L2-normalised open_clip image embedding the model stages share
-DEFAULT_CLIP_MODEL = "ViT-B-16"
-DEFAULT_CLIP_PRETRAINED = "laion2b_s34b_b88k"
 
 POST_COLUMNS: dict[str, pl.DataType] = {
     ROW_ID: pl.Utf8,
