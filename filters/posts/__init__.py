@@ -1,6 +1,7 @@
 """Post stages: ingest, repeated posts, image fetch and decode, engagement, text and metadata
-signals (exported here, imported on first use), and the open_clip stages, which live in
-`filters.posts.model_stages` and import torch only when they are built.
+signals, and `post_stages(reader, PostOptions(...))`, the recipe `curate posts clean` runs
+(exported here, imported on first use). The open_clip stages live in `filters.posts.model_stages`
+and import torch only when they are built.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ _EXPORTS = {
     "engagement_reference": "filters.posts.engagement",
     "protection_hashtags": "filters.posts.text_signals",
     "read_posts": "filters.posts.ingest",
+    "PostOptions": "filters.posts.pipeline",
+    "post_stages": "filters.posts.pipeline",
 }
 __all__ = ["AIMetadata", "DecodeImages", "DuplicatePosts", "EngagementFilter", "FetchImages", "PostReader",
-           "TextSignals", "ai_hashtags", "engagement_reference", "protection_hashtags", "read_posts"]
+           "PostOptions", "TextSignals", "ai_hashtags", "engagement_reference", "post_stages",
+           "protection_hashtags", "read_posts"]
 __getattr__ = lazy_getattr(__name__, globals(), _EXPORTS)
 
 if TYPE_CHECKING:
@@ -33,4 +37,5 @@ if TYPE_CHECKING:
     from filters.posts.fetch import FetchImages
     from filters.posts.ingest import PostReader, read_posts
     from filters.posts.metadata import AIMetadata
+    from filters.posts.pipeline import PostOptions, post_stages
     from filters.posts.text_signals import TextSignals, ai_hashtags, protection_hashtags
