@@ -74,8 +74,8 @@ def fit(
     alpha: Annotated[float, typer.Option(help="Ridge strength")] = 1.0,
     clip_model: Annotated[
         str, typer.Option(help="open_clip architecture (--embedder clip)")] = DEFAULT_CLIP_MODEL,
-    clip_pretrained: Annotated[
-        str | None, typer.Option(help="open_clip weights tag")] = DEFAULT_CLIP_PRETRAINED,
+    clip_pretrained: Annotated[str | None, typer.Option(
+        help="open_clip weights tag; 'none' for random weights")] = DEFAULT_CLIP_PRETRAINED,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto")] = "cpu",
     as_json: Annotated[bool, typer.Option("--json", help="Print the axis metadata as JSON")] = False,
 ) -> None:

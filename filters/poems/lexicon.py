@@ -27,11 +27,12 @@ def cache_dir() -> Path:
 
 
 def cached_parquet(path: Path, build: Callable[[], pl.DataFrame]) -> pl.DataFrame:
-    """Read `path`, or build the table and write it there atomically."""
+    """Read `path`, or build the table and write it there atomically (each process through its own
+    temporary file, so that workers building the same table at once do not trip over each other)."""
     if path.exists():
         return pl.read_parquet(path)
     table = build()
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     table.write_parquet(tmp)
     tmp.replace(path)
     return table
@@ -138,7 +139,7 @@ class HashedLookup:
             arrays = np.load(saved)
             return cls(arrays["hashes"], arrays["values"])
         lookup = cls.of(build(), key, value)
-        tmp = saved.with_suffix(".tmp.npz")
+        tmp = saved.with_suffix(f".{os.getpid()}.tmp.npz")  # one per process: workers may race here
         np.savez(tmp, hashes=lookup.hashes, values=lookup.values)
         tmp.replace(saved)
         return lookup

@@ -101,8 +101,11 @@ class ClipBundle:
 
 @functools.cache
 def load_clip(clip_model: str, pretrained: str | None, device: str) -> ClipBundle:
-    """Build (or, once per process, fetch) the open_clip model; `pretrained=None` gives random weights."""
+    """Build (or, once per process, fetch) the open_clip model; `pretrained=None` (or "none", as the
+    CLI options spell it) gives random weights."""
     import open_clip
+
+    pretrained = None if (pretrained or "").lower() in ("", "none") else pretrained
 
     name = register_model(clip_model)
     with torch.random.fork_rng(devices=[]):

@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,9 @@ import pytest
 from tests.conftest import REPO, SHARED_DATA
 from tests.e2e.readme import Block, readme_blocks
 
+# The word lists every user builds on a first run, built once for the whole suite (a returning user);
+# tests/filters/poems/test_lexicon_cache.py covers workers building them at once.
+WORD_LIST_CACHE = Path(tempfile.mkdtemp(prefix="curate-e2e-cache-"))
 LINKED = ("samples", "scripts", "benchmarks", "Makefile", "pyproject.toml", "constraints.txt", "README.md")
 # Waits for a server a block started with `&` before the block's next line: a user would not type
 # that fast. The test's own helper, not part of any README command.
@@ -77,6 +81,7 @@ class UserShell:
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
             "PYTHONPATH": str(REPO), "HOME": str(self.home), "COLUMNS": "200",
             "HF_HOME": str(self.home / "hf"), "HF_HUB_DISABLE_TELEMETRY": "1",
+            "CURATE_CACHE": str(WORD_LIST_CACHE),
         } | (extra or {})
 
     def script(self, block: Block, replace: dict[str, str]) -> str:
