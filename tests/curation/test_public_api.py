@@ -9,7 +9,8 @@ import pytest
 from tests.conftest import REPO
 
 
-@pytest.mark.parametrize("package", ["curation", "filters", "filters.poems", "filters.posts"])
+@pytest.mark.parametrize("package", ["curation", "filters", "filters.poems", "filters.posts", "builders",
+                                     "trainers"])
 def test_every_exported_name_resolves(package):
     module = importlib.import_module(package)
     missing = [name for name in module.__all__ if getattr(module, name, None) is None]
