@@ -100,7 +100,8 @@ def test_ray_data_map_batches_in_actors():
     try:
         data = ray.data.from_arrow(pl.DataFrame(ROWS).to_arrow())
         out = data.map_batches(RayStages, fn_constructor_args=([CountWords(), NoX()],),
-                               batch_format="pyarrow", batch_size=2, concurrency=1)
+                               batch_format="pyarrow", batch_size=2,
+                               compute=ray.data.ActorPoolStrategy(size=1))
         frame = pl.concat([pl.from_arrow(t) for t in ray.get(out.to_arrow_refs())], how="diagonal_relaxed")
     finally:
         ray.shutdown()
