@@ -29,10 +29,7 @@ from curation.stage import reject_where
 from filters.posts.clip_defaults import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED
 from filters.posts.image_loading import ImageLoader
 from filters.posts.image_signals import noise_floor, pack_bits, phash_bits, purify
-from filters.posts.schema import EMBEDDING, embedding_matrix
-
-__all__ = ["DEFAULT_CLIP_MODEL", "DEFAULT_CLIP_PRETRAINED", "EMBEDDING", "ClipBundle", "ImageEmbedder",
-           "embedder_id", "embedding_matrix", "load_clip", "register_model", "resolve_device"]
+from filters.posts.schema import EMBEDDING
 
 RANDOM_WEIGHTS_SEED = 0
 

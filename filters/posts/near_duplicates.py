@@ -20,10 +20,7 @@ import numpy as np
 import polars as pl
 
 from curation.stage import reject_where
-from filters.posts.image_signals import HASH_BITS
 from filters.posts.schema import embedding_matrix
-
-__all__ = ["HASH_BITS", "NearDuplicates", "hamming"]
 
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
