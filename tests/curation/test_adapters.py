@@ -96,7 +96,8 @@ def test_datasets_map_when_a_whole_batch_is_rejected_first():
 
 def test_ray_data_map_batches_in_actors():
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    # a fresh local instance even when a `ray start` cluster runs on this machine
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     try:
         data = ray.data.from_arrow(pl.DataFrame(ROWS).to_arrow())
         out = data.map_batches(RayStages, fn_constructor_args=([CountWords(), NoX()],),
