@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo demo-likes test lint bench clean
+.PHONY: venv demo demo-likes test lint bench clean gpu-check
 
 $(STAMP): pyproject.toml constraints.txt scripts/fix_torchvision_cpu.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,3 +40,13 @@ bench: $(STAMP)
 
 clean:
 	rm -rf out .pytest_cache
+
+# Every GPU check in one command (benchmarks/gpu_suite.py), on the lent GPU machine as it is: its own
+# python3, the missing packages unpacked from .whl/gpu-site.tar.xz (built here by scripts/gpu_wheelhouse.sh
+# and carried). Results: $(GPU_OUT)/<date>-<gpu>.json and .md. Without a GPU: `... gpu_suite.py --smoke`.
+GPU_OUT  ?= benchmarks/results
+GPU_SITE ?= /tmp/gpu-site
+gpu-check:
+	if [ -f .whl/gpu-site.tar.xz ]; then $(PYTHON) -c "import tarfile; \
+	  tarfile.open('.whl/gpu-site.tar.xz').extractall('$(GPU_SITE)', filter='data')"; fi
+	PYTHONPATH=$(GPU_SITE):$(CURDIR) PYTHONUNBUFFERED=1 $(PYTHON) benchmarks/gpu_suite.py --out $(GPU_OUT)

@@ -7,12 +7,14 @@ Needs only torch and numpy. On one H100, the whole default run takes a few minut
 Features are random unit vectors generated on the device in chunks; model B is model A plus noise,
 so the score is far from both 0 and 1. The straightforward implementation is the reference's
 (full similarity, diagonal filled, argsort, N x N masks) and is tried at growing N until it runs out
-of memory (on CPU it is skipped where it would need more than the available memory).
+of memory (on CPU it is skipped where it would need more than the available memory); it runs in
+float32 like the reference, while the blocked search runs in bf16 on CUDA (float32 similarities).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 import time
@@ -153,8 +155,8 @@ def _run_naive(device, n, feats_a, feats_b, args) -> dict[tuple, float]:
               f"{_available_bytes() / GIB:.0f} GiB available (out of memory)")
         args.naive_stopped[device.type] = True
         return {}
-    try:
-        score, seconds, peak = timed(device, naive_mutual_knn, feats_a, feats_b, args.k)
+    try:  # in float32, as the reference computes it, whatever dtype the blocked search runs in
+        score, seconds, peak = timed(device, naive_mutual_knn, feats_a.float(), feats_b.float(), args.k)
     except (RuntimeError, MemoryError) as error:
         if not _is_oom(error):
             raise
@@ -180,8 +182,10 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--block-size", type=int, default=None, help="rows per block (default: automatic)")
     parser.add_argument("--dtype", choices=["bf16", "fp32"], help="default bf16 on cuda, fp32 on cpu")
+    parser.add_argument("--json", type=Path, help="Also write the timings to this JSON file.")
     args = parser.parse_args()
     args.naive_stopped = {}
+    results = {}
     for name in args.device.split(","):
         if name == "cuda" and not torch.cuda.is_available():
             print("\n== cuda: no CUDA device, skipped")
@@ -189,10 +193,17 @@ def main() -> None:
         device = torch.device(name)
         sizes, naive_sizes = args.sizes or DEFAULT_SIZES[name], args.naive_sizes or DEFAULT_NAIVE[name]
         timings = run_device(device, sizes, naive_sizes, args)
+        results[name] = {"dim": args.dim, "k": args.k, "blocked_seconds": {}, "straightforward_seconds": {},
+                         "speedup": {}}
+        for (method, n), seconds in timings.items():
+            results[name][f"{method}_seconds"][str(n)] = seconds
         for n in sorted({n for _, n in timings}):
             if ("blocked", n) in timings and ("straightforward", n) in timings:
                 ratio = timings[("straightforward", n)] / timings[("blocked", n)]
+                results[name]["speedup"][str(n)] = ratio
                 print(f"speed-up at N={n}: {ratio:.1f}x (straightforward / blocked)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -148,6 +148,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="decode threads")
     parser.add_argument("--size", default="512x384", help="JPEG size WxH")
     parser.add_argument("--clip-model", default="ViT-B-16")
+    parser.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
     args = parser.parse_args()
 
     import torch
@@ -163,6 +164,7 @@ def main() -> None:
     for column in ("device", "images", "batch", "end-to-end img/s", "forward-only img/s", "e2e / forward",
                    "rejected by stage"):
         table.add_column(column, justify="left" if column in ("device", "rejected by stage") else "right")
+    rows = []
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         write_jpegs(Path(folder), count, width, height)
@@ -170,10 +172,15 @@ def main() -> None:
         for device in devices:
             row = bench_device(device, args, Path(folder))
             name = torch.cuda.get_device_name() if device == "cuda" else "cpu"
+            rows.append({**row, "name": name, "ratio": row["e2e"] / row["forward"]})
             rejected = ", ".join(f"{k}: {v}" for k, v in row["rejected"].items() if v) or "none"
             table.add_row(name, f"{row['images']:,}", str(row["batch"]), f"{row['e2e']:,.1f}",
                           f"{row['forward']:,.1f}", f"{row['e2e'] / row['forward']:.0%}", rejected)
     Console(width=140).print(table)
+    if args.json:
+        import json
+
+        args.json.write_text(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":

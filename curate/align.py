@@ -44,7 +44,7 @@ def _require(df, column: str, path: Path) -> None:
 
 
 def _write_matrix(matrix, out: Path, name: str, title: str) -> None:
-    from curation.alignment.analyses import heatmap
+    from curation.alignment.analyses import axis_labels, heatmap
 
     (out / f"{name}.json").write_text(json.dumps(matrix.to_dict(), indent=2))
     with open(out / f"{name}.csv", "w", newline="") as f:
@@ -53,7 +53,9 @@ def _write_matrix(matrix, out: Path, name: str, title: str) -> None:
         writer.writerows(
             [row, *map(float, values)] for row, values in zip(matrix.rows, matrix.scores, strict=True)
         )
-    heatmap(matrix.scores, matrix.rows, matrix.cols, out / f"{name}.png", title=title)
+    xlabel, ylabel = axis_labels(matrix.metric)
+    path = out / f"{name}.png"
+    heatmap(matrix.scores, matrix.rows, matrix.cols, path, title=title, xlabel=xlabel, ylabel=ylabel)
 
 
 def _split(text: str) -> list[str]:
@@ -75,8 +77,13 @@ def run(
         [], help="Numeric column to regress per-sample scores on (repeatable)."
     ),
     metric: str = typer.Option(
-        "mutual_knn", help="mutual_knn, cycle_knn, lcs_knn, cknna, cka, unbiased_cka, svcca."
+        "mutual_knn",
+        help="mutual_knn, cycle_knn, lcs_knn, edit_distance_knn, cknna, cka, unbiased_cka, svcca.",
     ),
+    svcca_reduction: str = typer.Option(
+        "exact", help="SVCCA reduction: exact (full SVD) or lowrank (the reference's torch.svd_lowrank)."
+    ),
+    seed: int = typer.Option(0, help="Seed of the lowrank SVCCA reduction's random matrix."),
     k: int = typer.Option(10, help="Neighbours for the k-NN metrics."),
     pooling: str = typer.Option("mean", help="Language features: mean over tokens, or last token."),
     batch_size: int = typer.Option(16),
@@ -89,12 +96,14 @@ def run(
     clusters: int = typer.Option(2, help="k-means clusters for --embedder."),
 ) -> None:
     """Features of every model, the model x model matrix, subsets, covariates and semantics."""
-    from curation.alignment.analyses import alignment_matrix, heatmap
+    from curation.alignment.analyses import alignment_matrix, axis_labels, heatmap
     from curation.alignment.features import image_features, text_features
-    from curation.alignment.layers import METRICS
+    from curation.alignment.layers import METRICS, SVCCA_REDUCTIONS
 
     if metric not in METRICS:
         raise InputError(f"unknown metric; choose from {', '.join(METRICS)}", field="metric")
+    if svcca_reduction not in SVCCA_REDUCTIONS:
+        raise InputError(f"choose from {', '.join(SVCCA_REDUCTIONS)}", field="svcca_reduction")
     df = _read_table(data)
     for name in [column, *subset, *covariate] + ([image_column] if image_column else []):
         _require(df, name, data)
@@ -106,9 +115,11 @@ def run(
     texts = df[column].cast(str).to_list()
     options = dict(batch_size=batch_size, max_length=max_length, device=device, cache_dir=cache)
     feats = {m: text_features(texts, m, pooling=pooling, **options) for m in _split(models)}
-    matrix = alignment_matrix(feats, metric=metric, k=k, device=device)
+    settings = dict(metric=metric, k=k, device=device, svcca_reduction=svcca_reduction, seed=seed)
+    matrix = alignment_matrix(feats, **settings)
     _write_matrix(matrix, out, "matrix", f"{metric} (k={k}), N={matrix.n}")
     summary = {"matrix": matrix.to_dict()}
+    vision: dict = {}
 
     if vision_models:
         if not image_column:
@@ -118,10 +129,11 @@ def run(
             m: image_features(paths, m, batch_size=batch_size, device=device, cache_dir=cache)
             for m in _split(vision_models)
         }
-        cross = alignment_matrix(feats, vision, metric=metric, k=k, device=device)
+        cross = alignment_matrix(feats, vision, **settings)
         _write_matrix(cross, out, "language_x_vision", f"language x vision {metric}")
         summary["language_x_vision"] = cross.to_dict()
 
+    duplicated, summary["duplicate_feature_rows"] = _duplicates(feats, vision)
     for name in subset:
         mask = df[name].cast(bool).to_numpy()
         if min(mask.sum(), (~mask).sum()) <= k:
@@ -131,7 +143,7 @@ def run(
                 field=name,
             )
         parts = {
-            flag: alignment_matrix(feats, metric=metric, k=k, mask=mask == flag, device=device)
+            flag: alignment_matrix(feats, mask=mask == flag, **settings)
             for flag in (True, False)
         }
         for flag, part in parts.items():
@@ -144,6 +156,7 @@ def run(
             out / f"subset_{name}_difference.png",
             title=f"{name}: true - false",
             diverging=True,
+            **dict(zip(("xlabel", "ylabel"), axis_labels(metric), strict=True)),
         )
         summary[f"subset_{name}"] = {
             "true": parts[True].to_dict(),
@@ -153,7 +166,7 @@ def run(
 
     if matrix.per_sample is not None:
         summary["slopes"] = _covariates(
-            df, texts, matrix.per_sample, covariate, perplexity_model, out, device
+            df, texts, matrix.per_sample, covariate, perplexity_model, out, device, duplicated
         )
     if embedder:
         summary["semantics"] = _semantics(texts, embedder, clusters, options)
@@ -173,10 +186,32 @@ def _off_diagonal_mean(scores) -> float:
     return float(scores[~np.eye(len(scores), dtype=bool)].mean())
 
 
-def _covariates(df, texts, per_sample, covariate, perplexity_model, out, device) -> list[dict]:
+def _duplicates(*models: dict):
+    """Rows whose features exactly equal another row's (in some layer): where the tie rule decides.
+
+    Returns the per-row flag (any model) and the report for summary.json.
+    """
+    import numpy as np
+
+    from curation.alignment.analyses import TIE_RULE, duplicate_rows
+
+    found = {name: duplicate_rows(feats) for group in models for name, feats in group.items()}
+    anywhere = np.any([marked for marked, _ in found.values()], axis=0)
+    return anywhere, {
+        "tie_rule": TIE_RULE,
+        "rows": np.flatnonzero(anywhere).tolist(),
+        "models": {
+            name: {"rows": int(marked.sum()), "groups_equal_in_every_layer": groups}
+            for name, (marked, groups) in found.items()
+        },
+    }
+
+
+def _covariates(df, texts, per_sample, covariate, perplexity_model, out, device, duplicated) -> list[dict]:
     """Per-sample scores (mean over model pairs) against length, perplexity and any numeric columns."""
     import dataclasses
 
+    import numpy as np
     import polars as pl
 
     from curation.alignment.analyses import perplexity, score_vs_covariate
@@ -186,12 +221,18 @@ def _covariates(df, texts, per_sample, covariate, perplexity_model, out, device)
         table["perplexity"] = perplexity(texts, perplexity_model, device=device)
     for name in covariate:
         table[name] = df[name].cast(float).to_numpy()
-    pl.DataFrame(table).write_csv(out / "per_sample.csv")
-    return [
-        dataclasses.asdict(score_vs_covariate(per_sample, values, name, out / f"score_vs_{name}.png"))
-        for name, values in table.items()
-        if name != "alignment"
-    ]
+    pl.DataFrame({**table, "duplicate_features": duplicated}).write_csv(out / "per_sample.csv")
+    slopes = []
+    for name, values in table.items():
+        values = np.asarray(values, dtype=float)
+        if name == "alignment":
+            continue
+        if np.unique(values[np.isfinite(values)]).size < 2:  # no line to fit through one x value
+            slopes.append({"covariate": name, "skipped": "the same value for every sample"})
+            continue
+        fit = score_vs_covariate(per_sample, values, name, out / f"score_vs_{name}.png")
+        slopes.append(dataclasses.asdict(fit))
+    return slopes
 
 
 def _semantics(texts, embedder, clusters, options) -> dict:

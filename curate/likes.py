@@ -20,8 +20,9 @@ console = Console()
 
 TRANSFORMS_OPTION = typer.Option(["log1p", "sqrt*log", "cbrt*log"], "--transform", "-t",
                                  help="Transform(s) to compare (repeat the option).")
-IMAGE_COLUMN_OPTION = typer.Option(None, help="Image column (bytes, HF Image or path) [default: image, "
-                                              "else image_path, as `posts clean` writes]")
+IMAGE_COLUMN_OPTION = typer.Option(None, help="Image column (bytes, HF Image or path) [default: "
+                                              "image_prepared (`likes prepare`), else image, else image_path "
+                                              "(`posts clean`)]")
 
 
 @app.command("simulate-error")
@@ -83,6 +84,35 @@ def describe(
     for stat in next(iter(stats.values())):
         out.add_row(stat, *[f"{stats[name][stat]:,.2f}" for name in stats])
     console.print(out)
+
+
+@app.command("prepare")
+def prepare(
+    data: Path = typer.Argument(..., help="Parquet file or folder of posts (an image column, like counts)."),
+    out: Path = typer.Option(..., help="Output folder: images/, kept/, rejected/, manifest.json."),
+    image_column: str = typer.Option(None, help="Image column (bytes, HF Image or path) [default: image, "
+                                                "else image_path]"),
+    short_side: int = typer.Option(256, help="Short side of the copies, in pixels (never enlarged)."),
+    quality: int = typer.Option(95, help="JPEG quality of the copies (4:4:4 chroma)."),
+    workers: int = typer.Option(1, help="Processes."),
+) -> None:
+    """Write each image once at training size; `likes train` then reads `image_prepared` by default."""
+    import pyarrow.parquet as pq
+
+    from curation.engine import run
+    from curation.readers import open_reader
+    from trainers.data import parquet_files, pick_image_column
+    from trainers.prepare import PrepareImages
+
+    first = parquet_files(data)[0]
+    names = [name for name in pq.read_schema(first).names if name != "image_prepared"]
+    column = image_column or pick_image_column(names, str(first))
+    stage = PrepareImages(out / "images", column, short_side=short_side, quality=quality)
+    params = {"image_column": column, "short_side": short_side, "quality": quality}
+    manifest = run(open_reader(data, text_column=None), [stage], out, command="likes prepare", params=params,
+                   workers=workers, description="preparing")
+    console.print(f"[green]prepare:[/] {manifest.rows_kept:,} copies at {short_side} px, "
+                  f"{manifest.rows_in - manifest.rows_kept:,} rejected -> {out}", highlight=False)
 
 
 @app.command("train")

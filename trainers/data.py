@@ -5,7 +5,8 @@ DataLoader workers read their own share of Parquet row groups, decode and resize
 sees ready batches. The raw row order is a pure function of (seed, epoch, rank, worker), which is
 what lets training resume mid-epoch by skipping rows before they are decoded.
 
-The image column defaults to the first of `IMAGE_COLUMNS` the data has: `image` (bytes, the HF
+The image column defaults to the first of `IMAGE_COLUMNS` the data has: `image_prepared` (the
+256-px training copies `curate likes prepare` writes, trainers/prepare.py), `image` (bytes, the HF
 Image feature, or a path) or `image_path` (what `curate posts clean` writes, absolute). A relative
 path is read from the Parquet file's folder.
 """
@@ -31,7 +32,7 @@ from curation.transforms import get_transform
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_PIXELS = 64_000_000
-IMAGE_COLUMNS = ("image", "image_path")
+IMAGE_COLUMNS = ("image_prepared", "image", "image_path")
 
 
 def pick_image_column(names: list[str], path: str) -> str:

@@ -49,6 +49,7 @@ class TrainConfig:
     resume: bool = True
     compile: bool = False
     device: str | None = None
+    dist_backend: str | None = None  # None: nccl on CUDA, gloo on CPU; gloo also runs 2 ranks on one GPU
     num_workers: int = 4
     shuffle_buffer: int = 1024
     seed: int = 0
@@ -105,19 +106,19 @@ class _Batches:
                 self.epoch, self.done, self.iterator = self.epoch + 1, 0, None
 
 
-def _distributed() -> tuple[int, int, int]:
+def _distributed(backend: str | None) -> tuple[int, int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return 0, 0, 1
     import torch.distributed as dist
 
-    dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    dist.init_process_group(backend=backend or ("nccl" if torch.cuda.is_available() else "gloo"))
     return dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0")), world
 
 
 def train(config: TrainConfig) -> dict[str, Any]:
     """Train (or resume) and return a summary: final step, last loss, checkpoint folder."""
-    rank, local_rank, world = _distributed()
+    rank, local_rank, world = _distributed(config.dist_backend)
     device = config.device or (f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
     cuda = device.startswith("cuda")
     if cuda:
@@ -178,6 +179,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
         optimizer.zero_grad(set_to_none=True)
         step += 1
         if step % config.log_every == 0 or step == config.max_steps:
+            if world > 1:  # the loss of the global batch, as one process would log it
+                torch.distributed.all_reduce(total)
+                total /= world
             last_loss = float(total)
             elapsed, tick = time.perf_counter() - tick, time.perf_counter()
             record = {"step": step, "loss": last_loss, "lr": optimizer.param_groups[0]["lr"],

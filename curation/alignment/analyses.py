@@ -12,7 +12,14 @@ import numpy as np
 import torch
 
 from curation.alignment.knn import nearest_neighbors
-from curation.alignment.layers import KNN_METRICS, align_layers, align_neighbors, to_layers
+from curation.alignment.layers import KNN_METRICS, SYMMETRIC_METRICS, align_layers, align_neighbors, to_layers
+
+TIE_RULE = (
+    "k-NN ties (equal similarities, e.g. exact-duplicate rows) go to the lower sample index, the same on "
+    "every run and block size; the reference's argsort leaves their order unspecified, so on rows marked "
+    "here the reference's lcs_knn / edit_distance_knn (and, at the k-th neighbour, every k-NN metric) can "
+    "differ from ours and from run to run"
+)
 
 
 @dataclass(frozen=True)
@@ -34,8 +41,31 @@ class AlignmentMatrix:
             "rows": self.rows,
             "cols": self.cols,
             "scores": self.scores.round(8).tolist(),
+            "orientation": orientation(self.metric),
             "best_layers": self.best_layers.tolist(),
+            "best_layers_order": "[row model layer, column model layer] (the reference stores (column, row))",
         }
+
+
+def orientation(metric: str) -> str:
+    """How rows and columns of a matrix of `metric` read, as stated in its JSON and on its plot."""
+    if metric == "cycle_knn":
+        return (
+            "not symmetric: scores[i][j] = cycle_knn(A = cols[j], B = rows[i]), as the reference's "
+            "compute_alignment (compute_score(y, x)): a sample's k neighbours under the row model, then "
+            "their k neighbours under the column model; 1 when the sample is among those. Every cell computed"
+        )
+    if metric == "cknna":  # its HSIC of masked, non-symmetric kernels changes slightly when A and B swap
+        return ("mirrored as the reference does: scores[i][j] = cknna(A = cols[j], B = rows[i]) for i <= j, "
+                "copied to [j][i]; CKNNA is symmetric in A and B only to within its non-symmetric k-NN masks")
+    return f"symmetric: scores[i][j] = {metric}(A = cols[j], B = rows[i]), the same as with A and B swapped"
+
+
+def axis_labels(metric: str) -> tuple[str, str]:
+    """(x label, y label) of a heatmap of `metric`: the hop order for cycle_knn, plain models otherwise."""
+    if metric == "cycle_knn":
+        return "column model: A, second hop", "row model: B, first hop"
+    return "", ""
 
 
 def alignment_matrix(
@@ -46,14 +76,19 @@ def alignment_matrix(
     k: int = 10,
     mask: np.ndarray | None = None,
     device: str | None = None,
+    svcca_reduction: str = "exact",
+    seed: int = 0,
 ) -> AlignmentMatrix:
     """Scores of every pair of models ((N, L, D) features each), on the samples where `mask` is true.
 
-    Without `cols` the matrix is of `rows` against themselves: symmetric, each pair computed once.
+    Oriented as the reference's `compute_alignment`: cell [i, j] is the metric with A = column model j
+    and B = row model i, and ties between layer pairs go to the lower layer of the column model first,
+    as its loop order does. Without `cols` the matrix is of `rows` against themselves; only symmetric
+    metrics are then computed once per pair and mirrored (cycle_knn is computed in every cell).
     For k-NN metrics each model is searched once and `per_sample` holds the mean over off-diagonal
-    pairs of the per-sample scores at each pair's best layers.
+    cells of the per-sample scores at each cell's best layers.
     """
-    symmetric = cols is None
+    mirror = cols is None and metric in SYMMETRIC_METRICS
     cols = rows if cols is None else cols
     prepared = {
         name: to_layers(_subset(feats, mask), device=device) for name, feats in {**rows, **cols}.items()
@@ -69,19 +104,43 @@ def alignment_matrix(
     sample_sums, pairs = np.zeros(n), 0
     for i, row in enumerate(rows):
         for j, col in enumerate(cols):
-            if symmetric and j < i:
+            if mirror and j < i:
                 scores[i, j], best[i, j] = scores[j, i], best[j, i][::-1]
                 continue
             result = (
-                align_neighbors(neighbors[row], neighbors[col], metric)
+                align_neighbors(neighbors[col], neighbors[row], metric)
                 if neighbors
-                else align_layers(prepared[row], prepared[col], metric, k=k, prepared=True)
+                else align_layers(prepared[col], prepared[row], metric, k=k, prepared=True,
+                                  svcca_reduction=svcca_reduction, seed=seed)
             )
-            scores[i, j], best[i, j] = result.score, (result.layer_a, result.layer_b)
+            scores[i, j], best[i, j] = result.score, (result.layer_b, result.layer_a)
             if result.per_sample is not None and row != col:
                 sample_sums, pairs = sample_sums + result.per_sample.numpy(), pairs + 1
     per_sample = sample_sums / pairs if pairs else None
     return AlignmentMatrix(list(rows), list(cols), metric, scores, best, per_sample, n)
+
+
+def duplicate_rows(feats: torch.Tensor) -> tuple[np.ndarray, list[list[int]]]:
+    """Rows ((N, L, D) or (N, D)) equal to another row in some layer, and the groups equal in every layer.
+
+    Exact duplicates tie in every neighbour list they enter, where `TIE_RULE` decides their order.
+    """
+    feats = feats[:, None] if feats.ndim == 2 else feats
+    marked = np.zeros(len(feats), dtype=bool)
+    for layer in range(feats.shape[1]):
+        inverse, counts = _unique_rows(feats[:, layer])
+        marked |= (counts[inverse] > 1).numpy()
+    inverse, counts = _unique_rows(feats.flatten(1))
+    groups: dict[int, list[int]] = {}
+    for row, group in enumerate(inverse.tolist()):
+        if counts[group] > 1:
+            groups.setdefault(group, []).append(row)
+    return marked, sorted(groups.values())
+
+
+def _unique_rows(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    _, inverse, counts = torch.unique(rows.cpu(), dim=0, return_inverse=True, return_counts=True)
+    return inverse, counts
 
 
 def _subset(feats: torch.Tensor, mask: np.ndarray | None) -> torch.Tensor:
@@ -96,6 +155,8 @@ def heatmap(
     *,
     title: str = "",
     diverging: bool = False,
+    xlabel: str = "",
+    ylabel: str = "",
 ) -> Path:
     """A labelled heatmap PNG of a model x model matrix (diverging colours for differences)."""
     import matplotlib
@@ -125,6 +186,8 @@ def heatmap(
             color="white" if not diverging else "black",
         )
     fig.colorbar(image, ax=ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

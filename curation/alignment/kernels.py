@@ -91,25 +91,43 @@ class _GramSums:
         return kl, kk, ll
 
 
-def svcca_matrix(feats_a: torch.Tensor, feats_b: torch.Tensor, *, cca_dim: int = 10) -> torch.Tensor:
+def svcca_matrix(feats_a: torch.Tensor, feats_b: torch.Tensor, *, cca_dim: int = 10, reduction: str = "exact",
+                 seed: int = 0) -> torch.Tensor:
     """(La, Lb) SVCCA: mean canonical correlation between the top-`cca_dim` singular subspaces.
 
-    Like the reference, activations are standardised per feature and reduced to their top
-    `cca_dim` left singular vectors; the canonical correlations between two orthonormal bases are
-    then exactly the singular values of U_a^T U_b (the reference fits sklearn's iterative CCA instead).
+    Like the reference, activations are standardised per feature and reduced to `cca_dim` left
+    singular vectors; the canonical correlations between two orthonormal bases are then exactly the
+    singular values of U_a^T U_b (the reference fits sklearn's iterative CCA to the same end; the two
+    agree to about 1e-7).
+
+    `reduction="exact"` (default) takes the top singular vectors of a full float64 SVD: deterministic.
+    `reduction="lowrank"` is the reference's `torch.svd_lowrank(q=cca_dim)` (randomised range finder,
+    2 power iterations) in the input's precision, its random matrix drawn after `torch.manual_seed(seed)`
+    for every layer, so a layer's basis is the same in every pair and on every run. When the spectrum
+    has no clear gap after `cca_dim` the approximate subspace is far from the top one, and the two
+    reductions can differ by tenths.
     """
-    bases_a = torch.stack([_top_left_singular(layer, cca_dim) for layer in feats_a])
-    bases_b = torch.stack([_top_left_singular(layer, cca_dim) for layer in feats_b])
+    if reduction not in ("exact", "lowrank"):
+        raise ValueError(f"unknown SVCCA reduction {reduction!r}; choose exact or lowrank")
+    bases_a = torch.stack([_reduce(layer, cca_dim, reduction, seed) for layer in feats_a])
+    bases_b = torch.stack([_reduce(layer, cca_dim, reduction, seed) for layer in feats_b])
     overlap = torch.einsum("anq,bnr->abqr", bases_a, bases_b)
     return torch.linalg.svdvals(overlap).clamp(max=1.0).mean(dim=-1)
 
 
-def _top_left_singular(acts: torch.Tensor, dim: int) -> torch.Tensor:
-    acts = acts.double()
-    acts = (acts - acts.mean(dim=0)) / (acts.std(dim=0) + 1e-8)
+def _reduce(acts: torch.Tensor, dim: int, reduction: str, seed: int) -> torch.Tensor:
     if dim > min(acts.shape):
         raise ValueError(f"cca_dim={dim} exceeds min(N, D)={min(acts.shape)}")
-    return torch.linalg.svd(acts, full_matrices=False).U[:, :dim]
+    if reduction == "exact":
+        return torch.linalg.svd(_standardize(acts.double()), full_matrices=False).U[:, :dim]
+    acts = _standardize(acts if acts.dtype == torch.float64 else acts.float())
+    with torch.random.fork_rng(devices=[acts.device] if acts.is_cuda else []):
+        torch.manual_seed(seed)
+        return torch.svd_lowrank(acts, q=dim)[0].double()
+
+
+def _standardize(acts: torch.Tensor) -> torch.Tensor:
+    return (acts - acts.mean(dim=0)) / (acts.std(dim=0) + 1e-8)
 
 
 def cka(feats_a: torch.Tensor, feats_b: torch.Tensor, *, normalize: bool = True) -> float:
@@ -123,8 +141,8 @@ def unbiased_cka(feats_a: torch.Tensor, feats_b: torch.Tensor, *, normalize: boo
                       unbiased=True).item()
 
 
-def svcca(feats_a: torch.Tensor, feats_b: torch.Tensor, *, cca_dim: int = 10,
-          normalize: bool = True) -> float:
-    """SVCCA similarity of two (N, D) feature matrices."""
+def svcca(feats_a: torch.Tensor, feats_b: torch.Tensor, *, cca_dim: int = 10, normalize: bool = True,
+          reduction: str = "exact", seed: int = 0) -> float:
+    """SVCCA similarity of two (N, D) feature matrices (`reduction`: see `svcca_matrix`)."""
     return svcca_matrix(_normalized(feats_a, normalize)[None], _normalized(feats_b, normalize)[None],
-                        cca_dim=cca_dim).item()
+                        cca_dim=cca_dim, reduction=reduction, seed=seed).item()

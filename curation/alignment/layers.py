@@ -6,6 +6,11 @@ layer of each model (all layers in one batched matrix product per row block), no
 Tie rule for the best pair: the first maximum in row-major order, i.e. the lower layer of A, then the
 lower layer of B. For the k-NN metrics maxima are compared on exact integer totals; for the others,
 scores within a relative 1e-9 of the maximum count as tied (they differ only by summation order).
+
+When every layer pair scores <= 0 (possible for unbiased CKA, CKNNA and SVCCA, or 0 everywhere for the
+k-NN metrics), the best pair is still the maximum, negative or zero, with its layers. The reference
+(`measure_alignment.compute_score`) starts from a best score of 0 and keeps only pairs that beat it,
+so there it would report 0 and no pair; compare with `max(score, 0)` to reproduce it.
 """
 
 from __future__ import annotations
@@ -19,13 +24,17 @@ from curation.alignment.knn import Neighbors, nearest_neighbors
 from curation.alignment.metrics import (
     cknna_from_neighbors,
     cycle_hits,
+    edit_distances,
     lcs_lengths,
     overlap_counts,
     prepare_features,
 )
 
-METRICS = ("mutual_knn", "cycle_knn", "lcs_knn", "cknna", "cka", "unbiased_cka", "svcca")
-KNN_METRICS = ("mutual_knn", "cycle_knn", "lcs_knn", "cknna")
+METRICS = ("mutual_knn", "cycle_knn", "lcs_knn", "edit_distance_knn", "cknna", "cka", "unbiased_cka", "svcca")
+KNN_METRICS = ("mutual_knn", "cycle_knn", "lcs_knn", "edit_distance_knn", "cknna")
+# mirrored in a model x model matrix, as the reference does for every metric but cycle_knn
+SYMMETRIC_METRICS = ("mutual_knn", "lcs_knn", "edit_distance_knn", "cknna", "cka", "unbiased_cka", "svcca")
+SVCCA_REDUCTIONS = ("exact", "lowrank")
 _PAIR_ROWS = 1024
 
 
@@ -60,10 +69,13 @@ def to_layers(feats: torch.Tensor, q: float = 0.95, *, device: torch.device | st
 
 def align_layers(feats_a: torch.Tensor, feats_b: torch.Tensor, metric: str = "mutual_knn", *, k: int = 10,
                  q: float = 0.95, prepared: bool = False, device: torch.device | str | None = None,
-                 block_size: int | None = None) -> LayerAlignment:
+                 block_size: int | None = None, svcca_reduction: str = "exact",
+                 seed: int = 0) -> LayerAlignment:
     """Score all layer pairs of two models on the same samples and keep the best pair.
 
     `prepared=True` means the inputs already come from `to_layers` ((L, N, D), clamped, normalised).
+    `svcca_reduction` and `seed`: see `kernels.svcca_matrix`. For `cycle_knn`, A = `feats_a` is the
+    second hop and B = `feats_b` the first (see `metrics.cycle_hits`).
     """
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
@@ -75,7 +87,7 @@ def align_layers(feats_a: torch.Tensor, feats_b: torch.Tensor, metric: str = "mu
         nn_a = nearest_neighbors(feats_a, k, block_size=block_size)
         return align_neighbors(nn_a, nearest_neighbors(feats_b, k, block_size=block_size), metric)
     if metric == "svcca":
-        scores = svcca_matrix(feats_a, feats_b)
+        scores = svcca_matrix(feats_a, feats_b, reduction=svcca_reduction, seed=seed)
     else:
         scores = cka_matrix(feats_a, feats_b, unbiased=metric == "unbiased_cka")
     return LayerAlignment(metric, scores.cpu(), *_first_best(scores), per_sample=None)
@@ -95,7 +107,7 @@ def align_neighbors(nn_a: Neighbors, nn_b: Neighbors, metric: str = "mutual_knn"
     totals = per_sample.sum(dim=-1)
     best = int(torch.argmax(totals.flatten()))
     layer_a, layer_b = divmod(best, totals.shape[1])
-    scale = k if metric == "mutual_knn" else 1
+    scale = k if metric in ("mutual_knn", "edit_distance_knn") else 1
     n = per_sample.shape[-1]
     return LayerAlignment(metric, (totals.double() / (n * scale)).cpu(), layer_a, layer_b,
                           (per_sample[layer_a, layer_b].double() / scale).cpu())
@@ -118,7 +130,14 @@ def _pair_scores(idx_a: torch.Tensor, idx_b: torch.Tensor, metric: str) -> torch
     if metric == "mutual_knn":
         return overlap_counts(idx_a[:, None], idx_b[None, :])
     if metric == "lcs_knn":
-        n = idx_a.shape[1]
-        return torch.cat([lcs_lengths(idx_a[:, None, s:s + _PAIR_ROWS], idx_b[None, :, s:s + _PAIR_ROWS])
-                          for s in range(0, n, _PAIR_ROWS)], dim=-1)
+        return _by_rows(lcs_lengths, idx_a, idx_b)
+    if metric == "edit_distance_knn":  # k - distance: higher is better, and the mean / k is the score
+        return idx_a.shape[-1] - _by_rows(edit_distances, idx_a, idx_b)
     return torch.stack([torch.stack([cycle_hits(a, b) for b in idx_b]) for a in idx_a]).long()
+
+
+def _by_rows(per_row, idx_a: torch.Tensor, idx_b: torch.Tensor) -> torch.Tensor:
+    """`per_row` over every (layer_a, layer_b) pair, in chunks of rows to bound the DP tables."""
+    n = idx_a.shape[1]
+    return torch.cat([per_row(idx_a[:, None, s:s + _PAIR_ROWS], idx_b[None, :, s:s + _PAIR_ROWS])
+                      for s in range(0, n, _PAIR_ROWS)], dim=-1)

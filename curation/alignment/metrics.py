@@ -14,8 +14,9 @@ from curation.alignment.kernels import cka, svcca, unbiased_cka
 from curation.alignment.knn import Neighbors, nearest_neighbors
 
 __all__ = ["clamp_outliers", "l2_normalize", "prepare_features", "mutual_knn", "mutual_knn_per_sample",
-           "cycle_knn", "cycle_knn_per_sample", "lcs_knn", "lcs_knn_per_sample", "cknna", "cka",
-           "unbiased_cka", "svcca", "overlap_counts", "cycle_hits", "lcs_lengths", "cknna_from_neighbors"]
+           "cycle_knn", "cycle_knn_per_sample", "lcs_knn", "lcs_knn_per_sample", "edit_distance_knn",
+           "edit_distance_knn_per_sample", "cknna", "cka", "unbiased_cka", "svcca", "overlap_counts",
+           "cycle_hits", "lcs_lengths", "edit_distances", "cknna_from_neighbors"]
 
 _COMPARE_ROWS = 4096
 _COMPARE_ELEMENTS = 2**25
@@ -98,6 +99,24 @@ def lcs_lengths(idx_a: torch.Tensor, idx_b: torch.Tensor) -> torch.Tensor:
     return table[..., k, k]
 
 
+def edit_distances(idx_a: torch.Tensor, idx_b: torch.Tensor) -> torch.Tensor:
+    """Levenshtein distance (unit insert, delete, substitute) between the ordered neighbour lists, per row.
+
+    The distance `torchaudio.functional.edit_distance` gives, which the reference uses; batched DP.
+    """
+    k = idx_a.shape[-1]
+    lead = torch.broadcast_shapes(idx_a.shape[:-1], idx_b.shape[:-1])
+    steps = torch.arange(k + 1, device=idx_a.device)
+    previous = steps.expand(*lead, k + 1)
+    for i in range(1, k + 1):
+        row = [torch.full(lead, i, dtype=torch.long, device=idx_a.device)]
+        for j in range(1, k + 1):
+            substitute = previous[..., j - 1] + (idx_a[..., i - 1] != idx_b[..., j - 1]).long()
+            row.append(torch.minimum(substitute, torch.minimum(previous[..., j], row[j - 1]) + 1))
+        previous = torch.stack(row, dim=-1)
+    return previous[..., k]
+
+
 def mutual_knn_per_sample(feats_a: torch.Tensor, feats_b: torch.Tensor, k: int = 10, *,
                           normalize: bool = True, block_size: int | None = None) -> torch.Tensor:
     """|kNN_A(i) ∩ kNN_B(i)| / k for every sample i."""
@@ -136,6 +155,20 @@ def lcs_knn(feats_a: torch.Tensor, feats_b: torch.Tensor, k: int = 10, *, normal
             block_size: int | None = None) -> float:
     """Mean LCS length of the ordered k-NN lists; like the reference, in [0, k] (not divided by k)."""
     return lcs_knn_per_sample(feats_a, feats_b, k, normalize=normalize, block_size=block_size).mean().item()
+
+
+def edit_distance_knn_per_sample(feats_a: torch.Tensor, feats_b: torch.Tensor, k: int = 10, *,
+                                 normalize: bool = True, block_size: int | None = None) -> torch.Tensor:
+    """1 - (edit distance between the two ordered k-NN lists) / k, per sample (in [0, 1])."""
+    nn_a, nn_b = _neighbors(feats_a, feats_b, k, normalize, block_size)
+    return 1.0 - edit_distances(nn_a.indices, nn_b.indices).double() / k
+
+
+def edit_distance_knn(feats_a: torch.Tensor, feats_b: torch.Tensor, k: int = 10, *, normalize: bool = True,
+                      block_size: int | None = None) -> float:
+    """The reference's `edit_distance_knn`: 1 - mean Levenshtein distance of the ordered k-NN lists / k."""
+    return edit_distance_knn_per_sample(feats_a, feats_b, k, normalize=normalize,
+                                        block_size=block_size).mean().item()
 
 
 def cknna(feats_a: torch.Tensor, feats_b: torch.Tensor, k: int = 10, *, normalize: bool = True,

@@ -108,9 +108,9 @@ class UserShell:
             assert result.returncode == 0, f"README block {name!r} failed:\n{result.output[-4000:]}"
         return result
 
-    def run_command(self, command: str) -> Result:
+    def run_command(self, command: str, env: dict[str, str] | None = None) -> Result:
         """A command the test types to set the scene (not a README block); it must succeed."""
-        result = self.bash(PRELUDE + command + "\n")
+        result = self.bash(PRELUDE + command + "\n", env=env)
         assert result.returncode == 0, f"{command!r} failed:\n{result.output[-4000:]}"
         return result
 

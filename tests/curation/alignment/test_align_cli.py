@@ -166,3 +166,32 @@ def test_slope_of_a_planted_line():
     x = np.arange(50, dtype=float)
     fit = score_vs_covariate(0.5 - 0.01 * x, x, "length")
     assert fit.slope == pytest.approx(-0.01) and fit.intercept == pytest.approx(0.5) and fit.n == 50
+
+
+def test_cycle_knn_matrix_states_its_orientation_and_duplicated_rows_are_marked(
+    tmp_path, tiny_gpt2, tiny_llama
+):
+    texts = POEMS + PLAIN
+    texts[20], texts[23] = texts[2], texts[2]  # exact duplicates: identical features, tied neighbours
+    data = tmp_path / "dups.parquet"
+    pl.DataFrame({"text": texts}).write_parquet(data)
+    out = tmp_path / "out"
+    args = ["run", "--models", f"{tiny_gpt2},{tiny_llama}", "--data", str(data), "--out", str(out)]
+    args += ["--k", "3", "--device", "cpu"]
+    result = CliRunner().invoke(app, [*args, "--metric", "cycle_knn"])
+    assert result.exit_code == 0, result.output
+    matrix = json.loads((out / "matrix.json").read_text())
+    assert "scores[i][j] = cycle_knn(A = cols[j], B = rows[i])" in matrix["orientation"]
+    assert matrix["best_layers_order"].startswith("[row model layer, column model layer]")
+    summary = json.loads((out / "summary.json").read_text())
+    duplicates = summary["duplicate_feature_rows"]
+    assert duplicates["rows"] == [2, 20, 23]
+    assert duplicates["models"][tiny_gpt2]["groups_equal_in_every_layer"] == [[2, 20, 23]]
+    assert "lower sample index" in duplicates["tie_rule"]
+    flags = pl.read_csv(out / "per_sample.csv")["duplicate_features"].to_list()
+    assert [i for i, flag in enumerate(flags) if flag] == [2, 20, 23]
+
+    lowrank = CliRunner().invoke(app, [*args, "--metric", "svcca", "--svcca-reduction", "lowrank"])
+    assert lowrank.exit_code == 0, lowrank.output
+    wrong = CliRunner().invoke(app, [*args, "--metric", "svcca", "--svcca-reduction", "random"])
+    assert wrong.exit_code != 0 and "svcca_reduction" in str(wrong.exception)

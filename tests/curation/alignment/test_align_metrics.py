@@ -139,3 +139,32 @@ def test_prepared_features_are_unit_length_per_layer():
     feats = random_features(10 * 3, 7, seed=8).view(10, 3, 7)
     norms = prepare_features(feats).norm(dim=-1)
     torch.testing.assert_close(norms, torch.ones(10, 3, dtype=torch.float64))
+
+
+def test_edit_distance_of_ordered_lists_by_hand():
+    from curation.alignment.metrics import edit_distances
+
+    a = torch.tensor([[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]])
+    b = torch.tensor([[1, 2, 3, 4], [1, 9, 3, 4], [2, 3, 4, 1], [4, 3, 2, 1], [5, 6, 7, 8]])
+    # equal; one substitution; delete the 1 and append it; "abcd" -> "dcba" needs 4; nothing shared
+    assert edit_distances(a, b).tolist() == [0, 1, 2, 4, 4]
+
+
+def test_edit_distance_knn_on_points_of_a_circle_by_hand():
+    """Angles (degrees) on the unit circle; with k=2 the neighbour lists are read off the angle gaps.
+
+    A at 0, 10, 30, 65, 110: lists [1,2] [0,2] [1,0] [2,4] [3,2].
+    B moves samples 3 and 4 to 110 and 65: lists [1,2] [0,2] [1,0] [4,2] [2,3].
+    Edit distances 0 0 0 2 2 -> 1 - (4/5)/2 = 0.6; LCS 2 2 2 1 1 -> 1.6; shared sets 5 of 5 -> 1.0.
+    """
+    from curation.alignment.metrics import edit_distance_knn, edit_distance_knn_per_sample, mutual_knn
+
+    def circle(degrees):
+        radians = torch.tensor(degrees, dtype=torch.float64).deg2rad()
+        return torch.stack([radians.cos(), radians.sin()], dim=1)
+
+    feats_a, feats_b = circle([0, 10, 30, 65, 110]), circle([0, 10, 30, 110, 65])
+    assert edit_distance_knn_per_sample(feats_a, feats_b, k=2).tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]
+    assert edit_distance_knn(feats_a, feats_b, k=2) == pytest.approx(0.6)
+    assert lcs_knn(feats_a, feats_b, k=2) == pytest.approx(1.6)
+    assert mutual_knn(feats_a, feats_b, k=2) == 1.0
