@@ -6,6 +6,7 @@ Training, evaluation and scoring import torch and `trainers` inside their functi
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -20,6 +21,8 @@ console = Console()
 
 TRANSFORMS_OPTION = typer.Option(["log1p", "sqrt*log", "cbrt*log"], "--transform", "-t",
                                  help="Transform(s) to compare (repeat the option).")
+DEFAULT_WORKERS = min(8, os.cpu_count() or 1)
+WORKERS_HELP = "DataLoader worker processes [default: min(8, CPU count)]; 0 loads in the main process."
 IMAGE_COLUMN_OPTION = typer.Option(None, help="Image column (bytes, HF Image or path) [default: "
                                               "image_prepared (`likes prepare`), else image, else image_path "
                                               "(`posts clean`)]")
@@ -129,9 +132,13 @@ def train(
     band_weights: str = typer.Option("1,1,2,4", help="band-mse weights for 0-200,200-2k,2k-20k,20k+ likes."),
     rank_weight: float = typer.Option(0.0, help="Weight of the pairwise ranking term (0 = off)."),
     calibrate_data: str | None = typer.Option(
-        None, help="Held-out posts (Parquet/HF) to fit a tail stretch on after training (off if unset)."),
-    calibrate_cut: float = typer.Option(0.5, help="Fraction of the held-out band underprediction to remove."),
-    calibrate_band: str = typer.Option("2000,20000", help="Like band the calibration targets: low,high."),
+        None, help="Held-out posts (Parquet/HF) to fit a calibration on after training (off if unset)."),
+    calibrate_method: str = typer.Option(
+        "retransform", help="retransform: predictions become f(E[likes | prediction]), calibrated in like "
+                            "space | tail-stretch: raise the highest predictions (--calibrate-cut/-band)."),
+    calibrate_cut: float = typer.Option(0.5, help="tail-stretch: fraction of the held-out band "
+                                                  "underprediction to remove."),
+    calibrate_band: str = typer.Option("2000,20000", help="tail-stretch: like band it targets: low,high."),
     head: str = typer.Option("linear", help="linear | mlp (LAION aesthetic-predictor MLP)."),
     freeze_backbone: bool = typer.Option(False, help="Probe mode: train the head only."),
     image_column: str | None = IMAGE_COLUMN_OPTION, like_column: str = typer.Option("like_count"),
@@ -141,15 +148,19 @@ def train(
     head_lr: float | None = typer.Option(None), warmup_steps: int = typer.Option(100),
     checkpoint_every: int = typer.Option(500), keep_steps: str = typer.Option("", help="e.g. 9600,22000"),
     compile: bool = typer.Option(False, help="torch.compile the model."),
-    num_workers: int = typer.Option(8), seed: int = typer.Option(0),
+    num_workers: int = typer.Option(DEFAULT_WORKERS, help=WORKERS_HELP, show_default=False),
+    seed: int = typer.Option(0),
     resume: bool = typer.Option(True, help="Resume from the newest checkpoint in --out."),
 ) -> None:
     """Train the like regressor (bf16 + fused AdamW on CUDA; `torchrun` for several GPUs)."""
+    from trainers.calibration import METHODS
     from trainers.losses import LossConfig
     from trainers.model import RegressorConfig, default_image_size
     from trainers.train import TrainConfig
     from trainers.train import train as run_training
 
+    if calibrate_method not in METHODS:
+        raise InputError(f"--calibrate-method must be one of {', '.join(METHODS)}, got {calibrate_method!r}")
     config = TrainConfig(
         data=data, out_dir=out_dir, image_column=image_column, like_column=like_column,
         model=RegressorConfig(backbone=backbone, transform=transform, head=head,
@@ -159,7 +170,8 @@ def train(
         batch_size=batch_size, grad_accum=grad_accum, max_steps=max_steps, lr=lr, head_lr=head_lr,
         warmup_steps=warmup_steps, checkpoint_every=checkpoint_every, compile=compile,
         keep_steps=tuple(int(s) for s in _floats(keep_steps)), num_workers=num_workers, seed=seed,
-        resume=resume, calibrate_data=calibrate_data, calibrate_cut=calibrate_cut,
+        resume=resume, calibrate_data=calibrate_data, calibrate_method=calibrate_method,
+        calibrate_cut=calibrate_cut,
         calibrate_band=_band(calibrate_band))
     summary = run_training(config)
     console.print(f"done: step {summary['step']}, loss {summary['loss']:.4g}, {summary['checkpoint']}")
@@ -169,14 +181,18 @@ def train(
 def evaluate(
     data: str = typer.Argument(..., help="Parquet file/folder or HF dataset name."),
     model: Path = typer.Option(..., help="Exported model folder, or a training checkpoint folder."),
-    out_dir: Path = typer.Option(Path("likes_eval"), "--out", help="metrics.json and plots go here."),
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="metrics.json, calibration.csv and plots go here [default: MODEL-eval, beside "
+                            "the model or checkpoint folder]."),
     export_to: Path | None = typer.Option(None, help="Also export the model here, card included."),
     image_column: str | None = IMAGE_COLUMN_OPTION, like_column: str = typer.Option("like_count"),
-    batch_size: int = typer.Option(64), num_workers: int = typer.Option(4),
+    batch_size: int = typer.Option(64),
+    num_workers: int = typer.Option(DEFAULT_WORKERS, help=WORKERS_HELP, show_default=False),
     device: str | None = typer.Option(None),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Evaluate in like space: RMSE, per-band errors, sums, Spearman, precision@k (JSON + PNG)."""
+    """Evaluate in like space: RMSE, errors per true-like band, calibration by predicted likes, the sum
+    ratio, Spearman, precision@k (JSON, CSV + PNG)."""
     import torch
 
     from trainers.data import LikeImageStream, make_loader
@@ -189,22 +205,36 @@ def evaluate(
                              transform=regressor.config.transform, image_size=regressor.config.image_size)
     pred, target = predict(regressor, make_loader(stream, batch_size, num_workers), device)
     metrics = like_space_metrics(pred, target, regressor.config.transform)
+    out_dir = out_dir if out_dir is not None else model.resolve().parent / f"{model.resolve().name}-eval"
     paths = write_report(metrics, pred, target, out_dir)
     if export_to is not None:
         export_regressor(regressor, export_to, metrics)
     if as_json:
         print(json.dumps(metrics))
         return
+    _print_evaluation(metrics)
+    console.print(f"report: {paths[0].parent}")
+
+
+def _print_evaluation(metrics: dict) -> None:
     out = Table(title=f"{metrics['n']:,} posts: RMSE {metrics['rmse']:.3f} ({metrics['transform']}), "
-                      f"Spearman {metrics['spearman']:.3f}")
-    for column in ("like band", "n", "mean abs error", "mean signed error"):
+                      f"Spearman {metrics['spearman']:.3f}; by true likes (regression to the mean "
+                      "is built in)")
+    for column in ("true-like band", "n", "mean abs error", "mean signed error"):
         out.add_column(column, justify="right")
     for band, row in metrics["bands"].items():
         out.add_row(band, f"{row['n']:,}", f"{row['mean_abs_error']:,.1f}",
                     f"{row['mean_signed_error']:,.1f}")
     console.print(out)
+    out = Table(title="calibration by predicted likes (calibrated: ratio 1 in every bin)")
+    for column in ("bin", "n", "predicted likes", "mean predicted", "mean true", "ratio"):
+        out.add_column(column, justify="right")
+    for row in metrics["calibration"]:
+        out.add_row(str(row["bin"]), f"{row['n']:,}", f"{row['pred_low']:,.0f}-{row['pred_high']:,.0f}",
+                    f"{row['mean_pred_likes']:,.1f}", f"{row['mean_true_likes']:,.1f}", f"{row['ratio']:.2f}")
+    console.print(out)
     console.print(f"sum of predicted / true likes: {metrics['sum_pred_likes']:,.0f} / "
-                  f"{metrics['sum_true_likes']:,.0f}; report: {paths[0].parent}")
+                  f"{metrics['sum_true_likes']:,.0f} = {metrics['sum_ratio']:.3f}")
 
 
 @app.command("score")

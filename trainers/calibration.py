@@ -8,6 +8,12 @@ on held-out predictions (on training data the head overfits and the shrinkage is
 candidate knot, the slope that cuts the held-out mean underprediction in a like band by `cut` is
 found by bisection, and the knot whose stretch costs the least held-out MSE wins (over posts predicted
 within the held-out target range: a wild extrapolation would otherwise decide).
+
+The stretch targets the error by *true* likes, most of which is regression to the mean that no
+predictor removes; it buys it with RMSE and leaves predictions miscalibrated. The retransformation
+fix (`trainers.retransform`) targets the part a model can fix. Either one is a model's calibration:
+stored in calibration.json / an export's config.json under its key, and attached as the head's last
+layer by `attach_calibration`.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ import torch
 from torch import nn
 
 from curation.errors import CurationError
+from trainers.retransform import Retransform, RetransformLayer
 
 KNOT_QUANTILES = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995)
 MAX_SLOPE = 64.0
 CALIBRATION_FILE = "calibration.json"
+METHODS = ("retransform", "tail-stretch")
 
 
 @dataclass(frozen=True)
@@ -62,35 +70,68 @@ class TailStretchLayer(nn.Module):
         return pred + (self.slope - 1.0) * torch.minimum(torch.relu(pred - self.knot), self.top - self.knot)
 
 
-def attach_calibration(model: nn.Module, stretch: TailStretch | None) -> nn.Module:
-    """Append (or replace) the stretch at the end of `model.head`, so forward, score and reward apply it."""
+Calibration = TailStretch | Retransform
+_LAYERS = (TailStretchLayer, RetransformLayer)
+
+
+def attach_calibration(model: nn.Module, calibration: Calibration | None) -> nn.Module:
+    """Append (or replace) the calibration at the end of `model.head`, so forward, score and reward
+    apply it."""
     head = model.head
-    if isinstance(head[-1], TailStretchLayer):
+    if isinstance(head[-1], _LAYERS):
         del head[-1]
-    if stretch is not None:
-        head.append(TailStretchLayer(stretch).to(next(model.parameters()).device))
+    if calibration is not None:
+        layer = (TailStretchLayer(calibration) if isinstance(calibration, TailStretch)
+                 else RetransformLayer(calibration))
+        head.append(layer.to(next(model.parameters()).device))
     return model
 
 
-def model_calibration(model: nn.Module) -> TailStretch | None:
-    """The stretch attached to `model`, if any."""
+def model_calibration(model: nn.Module) -> Calibration | None:
+    """The calibration attached to `model`, if any."""
     last = model.head[-1]
-    return last.stretch if isinstance(last, TailStretchLayer) else None
+    if isinstance(last, TailStretchLayer):
+        return last.stretch
+    return last.retransform if isinstance(last, RetransformLayer) else None
 
 
-def save_calibration(stretch: TailStretch, folder: Path) -> Path:
+def calibration_to_dict(calibration: Calibration) -> dict[str, Any]:
+    """{"tail_stretch": {...}} or {"retransform": {...}}: what calibration.json and config.json hold."""
+    key = "tail_stretch" if isinstance(calibration, TailStretch) else "retransform"
+    return {key: calibration.to_dict()}
+
+
+def calibration_from_dict(data: dict[str, Any]) -> Calibration:
+    if "retransform" in data:
+        return Retransform.from_dict(data["retransform"])
+    if "tail_stretch" in data:
+        return TailStretch.from_dict(data["tail_stretch"])
+    raise CurationError(f"unknown calibration {sorted(data)} (expected tail_stretch or retransform)")
+
+
+def describe_calibration(calibration: Calibration) -> str:
+    """One sentence for logs and model cards."""
+    if isinstance(calibration, TailStretch):
+        return (f"tail stretch: predictions above {calibration.knot:.3f} are stretched "
+                f"x{calibration.slope:.3g}, up to {calibration.top:.3f}")
+    low, high = calibration.values[0] - calibration.knots[0], calibration.values[-1] - calibration.knots[-1]
+    return (f"retransformation: a monotone map to f(E[likes | prediction]) over {len(calibration.knots)} "
+            f"knots, {low:+.2f} at the lowest and {high:+.2f} at the highest held-out prediction")
+
+
+def save_calibration(calibration: Calibration, folder: Path) -> Path:
     """Write calibration.json into a run, checkpoint or export folder."""
     path = Path(folder) / CALIBRATION_FILE
-    path.write_text(json.dumps({"tail_stretch": stretch.to_dict()}, indent=2))
+    path.write_text(json.dumps(calibration_to_dict(calibration), indent=2))
     return path
 
 
-def load_calibration(folder: Path) -> TailStretch | None:
-    """The stretch stored in `folder`'s calibration.json, or None when there is none."""
+def load_calibration(folder: Path) -> Calibration | None:
+    """The calibration stored in `folder`'s calibration.json, or None when there is none."""
     path = Path(folder) / CALIBRATION_FILE
     if not path.exists():
         return None
-    return TailStretch.from_dict(json.loads(path.read_text())["tail_stretch"])
+    return calibration_from_dict(json.loads(path.read_text()))
 
 
 def band_signed_error(pred: np.ndarray, target: np.ndarray, transform: str,

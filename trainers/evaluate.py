@@ -1,5 +1,14 @@
 """Evaluation in like space: transformed-space RMSE, then per-band errors after inverting, the
-sum-of-predictions underprediction check, Spearman, precision@k; JSON plus PNG plots."""
+sum-of-predictions underprediction check (the sum ratio), calibration by predicted value, Spearman,
+precision@k; JSON, a CSV calibration table and PNG plots.
+
+Two views of the same errors answer different questions. The band table groups posts by their
+*true* likes, so it has regression to the mean built in: even the best possible predictor (one that
+knows everything the image says) is low on posts that turned out popular and high on those that did
+not. Calibration by *predicted* value groups posts by what the model said: a calibrated model's mean
+prediction matches the mean true likes in every bin, and a gap there is error a model can fix (the
+retransformation bias of `trainers.retransform` is one).
+"""
 
 from __future__ import annotations
 
@@ -47,9 +56,29 @@ def band_errors(pred_likes: np.ndarray, true_likes: np.ndarray) -> dict[str, dic
     return result
 
 
+def calibration_by_prediction(pred_likes: np.ndarray, true_likes: np.ndarray,
+                              bins: int = 10) -> list[dict[str, float]]:
+    """Posts sorted by predicted likes, cut into `bins` equal-count bins: mean predicted vs mean true."""
+    order = np.argsort(np.asarray(pred_likes), kind="stable")
+    rows = []
+    for number, index in enumerate(np.array_split(order, max(1, min(bins, len(order)))), start=1):
+        pred, true = pred_likes[index], true_likes[index]
+        rows.append({"bin": number, "n": len(index), "pred_low": float(pred.min()),
+                     "pred_high": float(pred.max()), "mean_pred_likes": float(pred.mean()),
+                     "mean_true_likes": float(true.mean()),
+                     "ratio": float(pred.mean() / true.mean()) if true.mean() > 0 else float("nan")})
+    return rows
+
+
+def max_calibration_error(rows: list[dict[str, float]]) -> float:
+    """The largest |mean predicted / mean true - 1| over calibration bins."""
+    return float(np.nanmax([abs(row["ratio"] - 1.0) for row in rows]))
+
+
 def like_space_metrics(pred: np.ndarray, target: np.ndarray, transform: str,
-                       ks: tuple[int, ...] = (10, 100)) -> dict[str, Any]:
-    """All metrics for transformed predictions `pred` against transformed labels `target`."""
+                       ks: tuple[int, ...] = (10, 100), calibration_bins: int = 10) -> dict[str, Any]:
+    """All metrics for transformed predictions `pred` against transformed labels `target`; `bands` are
+    by true likes, `calibration` by predicted likes."""
     pred, target = np.asarray(pred, np.float64), np.asarray(target, np.float64)
     mse = float(np.mean((pred - target) ** 2))
     pred_likes, true_likes = to_likes(pred, transform), to_likes(target, transform)
@@ -58,9 +87,11 @@ def like_space_metrics(pred: np.ndarray, target: np.ndarray, transform: str,
         "rmse_likes": float(np.sqrt(np.mean((pred_likes - true_likes) ** 2))),
         "sum_pred_target": float(pred.sum()), "sum_true_target": float(target.sum()),
         "sum_pred_likes": float(pred_likes.sum()), "sum_true_likes": float(true_likes.sum()),
+        "sum_ratio": float(pred_likes.sum() / true_likes.sum()) if true_likes.sum() > 0 else float("nan"),
         "spearman": float(spearmanr(pred, target).statistic) if len(pred) > 1 else float("nan"),
         "precision_at_k": {str(k): precision_at_k(pred, target, k) for k in ks},
-        "bands": band_errors(pred_likes, true_likes)}
+        "bands": band_errors(pred_likes, true_likes),
+        "calibration": calibration_by_prediction(pred_likes, true_likes, calibration_bins)}
 
 
 @torch.no_grad()
@@ -79,15 +110,19 @@ def predict(model: torch.nn.Module, loader: Any, device: str = "cpu") -> tuple[n
 
 
 def write_report(metrics: dict[str, Any], pred: np.ndarray, target: np.ndarray, out_dir: Path) -> list[Path]:
-    """metrics.json, predicted-vs-actual and residual-per-band plots."""
+    """metrics.json, calibration.csv (by predicted likes), and three plots: predicted vs actual,
+    residual per true-like band, and the reliability plot (mean true vs mean predicted per bin)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / "metrics.json", out_dir / "pred_vs_actual.png", out_dir / "residual_by_band.png"]
+    paths = [out_dir / "metrics.json", out_dir / "pred_vs_actual.png", out_dir / "residual_by_band.png",
+             out_dir / "calibration.csv", out_dir / "calibration.png"]
     paths[0].write_text(json.dumps(metrics, indent=2))
+    write_calibration_table(metrics["calibration"], paths[3])
+    plot_reliability(metrics, paths[4])
     transform = metrics["transform"]
     pred_likes, true_likes = to_likes(pred, transform), to_likes(target, transform)
     fig, ax = plt.subplots(figsize=(5, 5))
@@ -109,3 +144,35 @@ def write_report(metrics: dict[str, Any], pred: np.ndarray, target: np.ndarray, 
     fig.savefig(paths[2], dpi=110)
     plt.close(fig)
     return paths
+
+
+def write_calibration_table(rows: list[dict[str, float]], path: Path) -> Path:
+    """The calibration-by-prediction rows as CSV (one row per predicted-likes bin)."""
+    import polars as pl
+
+    pl.DataFrame(rows).write_csv(path)
+    return path
+
+
+def plot_reliability(metrics: dict[str, Any], path: Path) -> Path:
+    """Mean true likes against mean predicted likes per predicted-likes bin, log-log, with y = x."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = metrics["calibration"]
+    pred = np.array([row["mean_pred_likes"] for row in rows]) + 1
+    true = np.array([row["mean_true_likes"] for row in rows]) + 1
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot(pred, true, marker="o")
+    low, high = min(pred.min(), true.min()), max(pred.max(), true.max())
+    ax.plot([low, high], [low, high], color="black", linewidth=1, label="calibrated")
+    ax.set(xscale="log", yscale="log", xlabel="mean predicted likes + 1 (per bin)",
+           ylabel="mean true likes + 1",
+           title=f"calibration by prediction: sum ratio {metrics['sum_ratio']:.3f}")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

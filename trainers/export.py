@@ -1,7 +1,7 @@
 """Exported regressors: a folder with model.safetensors, config.json and a README model card.
 
-A tail calibration fitted on held-out posts (`trainers.calibration`) is stored in config.json and
-re-attached on load, so scores and rewards include it.
+A calibration fitted on held-out posts (`trainers.calibration`: the retransformation fix or the tail
+stretch) is stored in config.json and re-attached on load, so scores and rewards include it.
 
 `load_regressor(folder)` rebuilds the backbone from the stored config (no download, no pickle) and
 loads the weights; `Reward(folder)` is a plain callable, images -> tensor, for RL fine-tuning of
@@ -21,7 +21,14 @@ from PIL import Image
 from safetensors.torch import load_model, save_model
 
 from curation.errors import CurationError
-from trainers.calibration import TailStretch, attach_calibration, model_calibration
+from trainers.calibration import (
+    Calibration,
+    attach_calibration,
+    calibration_from_dict,
+    calibration_to_dict,
+    describe_calibration,
+    model_calibration,
+)
 from trainers.data import decode_image
 from trainers.evaluate import to_likes
 from trainers.model import LikeRegressor, RegressorConfig
@@ -36,18 +43,18 @@ def export_regressor(model: LikeRegressor, folder: Path, metrics: dict[str, Any]
     folder.mkdir(parents=True, exist_ok=True)
     save_model(model, str(folder / "model.safetensors"))
     config = {"format": FORMAT, "regressor": model.config.to_dict()}
-    stretch = model_calibration(model)
-    if stretch is not None:
-        config["calibration"] = {"tail_stretch": stretch.to_dict()}
+    calibration = model_calibration(model)
+    if calibration is not None:
+        config["calibration"] = calibration_to_dict(calibration)
     (folder / "config.json").write_text(json.dumps(config, indent=2))
-    (folder / "README.md").write_text(model_card(model.config, metrics, name or folder.name, stretch))
+    (folder / "README.md").write_text(model_card(model.config, metrics, name or folder.name, calibration))
     if metrics is not None:
         (folder / "eval_metrics.json").write_text(json.dumps(metrics, indent=2))
     return folder
 
 
 def model_card(config: RegressorConfig, metrics: dict[str, Any] | None, name: str,
-               stretch: TailStretch | None = None) -> str:
+               calibration: Calibration | None = None) -> str:
     """Markdown card: what it predicts, how to load it, and the like-space evaluation table."""
     lines = ["---", "library_name: aesthetic-curation", "tags: [aesthetic, reward-model, image-regression]",
              "---", f"# {name}", "",
@@ -55,9 +62,9 @@ def model_card(config: RegressorConfig, metrics: dict[str, Any] | None, name: st
              f"backbone ({'frozen, ' if config.freeze_backbone else ''}{config.head} head).", "",
              "```python", "from trainers.export import load_regressor, Reward",
              f'model = load_regressor("{name}")', f'reward = Reward("{name}")  # images -> tensor', "```"]
-    if stretch is not None:
-        lines += ["", f"Tail calibration (fitted on held-out posts, applied by the model): predictions above "
-                  f"{stretch.knot:.3f} are stretched x{stretch.slope:.3g}, up to {stretch.top:.3f}."]
+    if calibration is not None:
+        lines += ["", f"Calibration (fitted on held-out posts, applied by the model): "
+                  f"{describe_calibration(calibration)}."]
     if metrics:
         lines += ["", "## Evaluation", "", f"n = {metrics['n']:,}; transformed-space RMSE "
                   f"{metrics['rmse']:.3f}, MSE {metrics['mse']:.3f}; Spearman {metrics['spearman']:.3f}; "
@@ -66,7 +73,20 @@ def model_card(config: RegressorConfig, metrics: dict[str, Any] | None, name: st
                   "| like band | n | mean abs error | mean signed error |", "|---|---:|---:|---:|"]
         lines += [f"| {band} | {row['n']:,} | {row['mean_abs_error']:,.1f} | "
                   f"{row['mean_signed_error']:,.1f} |" for band, row in metrics["bands"].items()]
+        lines += calibration_card(metrics)
     return "\n".join(lines) + "\n"
+
+
+def calibration_card(metrics: dict[str, Any]) -> list[str]:
+    """The calibration-by-prediction table for the model card (absent in older metrics)."""
+    if "calibration" not in metrics:
+        return []
+    lines = ["", "Bands above are by true likes (regression to the mean is built in); calibration by "
+             "predicted likes:", "", "| bin | n | predicted likes | mean predicted | mean true | ratio |",
+             "|---:|---:|---|---:|---:|---:|"]
+    return lines + [f"| {row['bin']} | {row['n']:,} | {row['pred_low']:,.0f}-{row['pred_high']:,.0f} | "
+                    f"{row['mean_pred_likes']:,.1f} | {row['mean_true_likes']:,.1f} | {row['ratio']:.2f} |"
+                    for row in metrics["calibration"]]
 
 
 def load_regressor(folder: str | Path, device: str = "cpu") -> LikeRegressor:
@@ -81,7 +101,7 @@ def load_regressor(folder: str | Path, device: str = "cpu") -> LikeRegressor:
     model = LikeRegressor(RegressorConfig.from_dict(stored["regressor"]), pretrained=False)
     load_model(model, str(folder / "model.safetensors"), device=device)
     if "calibration" in stored:
-        attach_calibration(model, TailStretch.from_dict(stored["calibration"]["tail_stretch"]))
+        attach_calibration(model, calibration_from_dict(stored["calibration"]))
     return model.to(device).eval()
 
 

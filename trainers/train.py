@@ -57,6 +57,7 @@ class TrainConfig:
     crop: bool = False
     init_head_bias: bool = True
     calibrate_data: str | None = None
+    calibrate_method: str = "retransform"  # or "tail-stretch" (trainers.calibration.METHODS)
     calibrate_cut: float = 0.5
     calibrate_band: tuple[float, float] = (2_000.0, 20_000.0)
 
@@ -206,19 +207,29 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
 
 def calibrate(model: LikeRegressor, config: TrainConfig, device: str, folders: list[Path | None]) -> None:
-    """Fit the tail stretch on held-out posts, attach it to the model, write calibration.json."""
-    from trainers.calibration import attach_calibration, fit_tail_stretch, save_calibration
+    """Fit the calibration on held-out posts, attach it to the model, write calibration.json."""
+    from trainers.calibration import (
+        attach_calibration,
+        describe_calibration,
+        fit_tail_stretch,
+        save_calibration,
+    )
     from trainers.evaluate import predict
+    from trainers.retransform import fit_retransform
 
     held_out = LikeImageStream(config.calibrate_data, image_column=config.image_column,
                                like_column=config.like_column, transform=config.model.transform,
                                image_size=config.model.image_size, crop=config.crop)
+    attach_calibration(model, None)
     pred, target = predict(model, make_loader(held_out, config.batch_size, config.num_workers), device)
-    stretch = fit_tail_stretch(pred, target, config.model.transform, cut=config.calibrate_cut,
-                               band=config.calibrate_band)
-    attach_calibration(model, stretch)
+    if config.calibrate_method == "tail-stretch":
+        calibration = fit_tail_stretch(pred, target, config.model.transform, cut=config.calibrate_cut,
+                                       band=config.calibrate_band)
+    else:
+        calibration = fit_retransform(pred, target, config.model.transform,
+                                      bins=max(1, min(20, len(pred) // 2)))
+    attach_calibration(model, calibration)
     for folder in folders:
         if folder is not None:
-            save_calibration(stretch, folder)
-    console.print(f"calibrated on {len(pred):,} held-out posts: stretch x{stretch.slope:.3g} above "
-                  f"{stretch.knot:.4g} (up to {stretch.top:.4g})")
+            save_calibration(calibration, folder)
+    console.print(f"calibrated on {len(pred):,} held-out posts: {describe_calibration(calibration)}")

@@ -68,15 +68,21 @@ def test_learning_rate_warms_up_then_decays_to_the_floor():
     assert lr_at(110, config, 1.0) == pytest.approx(0.1)
 
 
-def test_calibration_on_held_out_posts_is_attached_and_saved_with_the_checkpoint(image_parquet, tmp_path):
-    from trainers.calibration import load_calibration, model_calibration
+@pytest.mark.parametrize("method", ["retransform", "tail-stretch"])
+def test_calibration_on_held_out_posts_is_attached_and_saved_with_the_checkpoint(image_parquet, tmp_path,
+                                                                                method):
+    from trainers.calibration import TailStretch, load_calibration, model_calibration
     from trainers.export import export_regressor, load_regressor
+    from trainers.retransform import Retransform
 
     held_out = write_image_parquet(tmp_path / "held-out" / "part-0.parquet", rows=24, seed=5)
     summary = train(tiny_run(image_parquet, tmp_path / "run", max_steps=3, calibrate_data=str(held_out),
-                             calibrate_band=(20.0, 1e9)))
+                             calibrate_band=(20.0, 1e9), calibrate_method=method))
     stretch = model_calibration(summary["model"])
-    assert stretch is not None and stretch.top > stretch.knot
+    if method == "tail-stretch":
+        assert isinstance(stretch, TailStretch) and stretch.top > stretch.knot
+    else:
+        assert isinstance(stretch, Retransform) and len(stretch.knots) >= 2
     assert load_calibration(tmp_path / "run") == stretch == load_calibration(Path(summary["checkpoint"]))
     exported = export_regressor(summary["model"], tmp_path / "export")
     assert model_calibration(load_regressor(exported)) == stretch
