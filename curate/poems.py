@@ -11,7 +11,15 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from curate.engines import EngineOption, RayAddressOption, ResumeOption, WorkersOption, run_on_engine
+from curate.engines import (
+    EngineOption,
+    GpusPerWorkerOption,
+    RayAddressOption,
+    ResumeOption,
+    ShardRowsOption,
+    WorkersOption,
+    run_on_engine,
+)
 from curation.manifest import Manifest, StageCount
 
 console = Console()
@@ -28,14 +36,21 @@ def reasons_cell(stage: StageCount) -> str:
 
 
 def summary_table(manifest: Manifest, out: Path) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, title=f"{manifest.command}: {manifest.rows_in:,} rows in, "
-                                             f"{manifest.rows_kept:,} kept -> {out}")
-    for column in ("stage", "in", "kept", "rejected", "reasons"):
-        table.add_column(column, justify="right" if column in ("in", "kept", "rejected") else "left")
-    for stage in manifest.stages:
+    title = f"{manifest.command}: {manifest.rows_in:,} rows in, {manifest.rows_kept:,} kept -> {out}"
+    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False, title=title)
+    numbers = ("in", "kept", "rejected", "seconds", "rows/s")
+    for column in ("stage", *numbers):
+        table.add_column(column, justify="right" if column in numbers else "left")
+    reasons = [reasons_cell(stage) for stage in manifest.stages]
+    widest = max((len(line) for cell in reasons for line in cell.splitlines()), default=0)
+    table.add_column("reasons", min_width=min(widest, 40))  # narrow terminals squeeze the numbers first
+    timings = {t["name"]: t for t in manifest.timings()}
+    for stage, cell in zip(manifest.stages, reasons, strict=True):
+        rate = timings[stage.name]["rows_per_s"]
         table.add_row(stage.name, f"{stage.rows_in:,}", f"{stage.kept:,}", f"{stage.rejected:,}",
-                      reasons_cell(stage))
-    table.caption = "counts balance" if manifest.balanced else "[red]COUNTS DO NOT BALANCE[/red]"
+                      f"{timings[stage.name]['seconds']:,.2f}", "" if rate is None else f"{rate:,.0f}", cell)
+    balance = "counts balance" if manifest.balanced else "[red]COUNTS DO NOT BALANCE[/red]"
+    table.caption = f"{balance}; seconds: spent in each stage, summed over workers"
     return table
 
 
@@ -80,10 +95,11 @@ def clean(
     batch_size: Annotated[int, typer.Option(help="Rows per batch")] = 2_000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
     engine: EngineOption = "local",
-    workers: WorkersOption = 1,
+    workers: WorkersOption = None,
+    gpus_per_worker: GpusPerWorkerOption = None,
     ray_address: RayAddressOption = None,
     resume: ResumeOption = True,
-    shard_rows: Annotated[int, typer.Option(help="Rows (or files) per input shard")] = 1_000,
+    shard_rows: ShardRowsOption = 1_000,
 ) -> None:
     """Clean poems: strip copyright footers and author notes, keep English, tag the form category
     (when the input has a `form` column), mark duplicates. Writes kept and rejected Parquet and a
@@ -114,5 +130,6 @@ def clean(
               "text_column": text_column, "max_chars": max_chars, "tag_forms": tag_forms}
     options = dict(command="poems clean", params=params, progress=not as_json, resume=resume,
                    shard_rows=shard_rows)
-    manifest = run_on_engine(engine, reader, stages, out, workers=workers, ray_address=ray_address, **options)
+    manifest = run_on_engine(engine, reader, stages, out, workers=workers, ray_address=ray_address,
+                             gpus_per_worker=gpus_per_worker, **options)
     report(manifest, out, as_json)

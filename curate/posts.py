@@ -9,8 +9,10 @@ import typer
 
 from curate.engines import (
     EngineOption,
+    GpusPerWorkerOption,
     RayAddressOption,
     ResumeOption,
+    ShardRowsOption,
     WorkersOption,
     check_engine,
     run_on_engine,
@@ -167,9 +169,11 @@ def clean(
     batch_size: Annotated[int, typer.Option(help="Image rows per batch")] = 256,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
     engine: EngineOption = "local",
-    workers: WorkersOption = 1,
+    workers: WorkersOption = None,
+    gpus_per_worker: GpusPerWorkerOption = None,
     ray_address: RayAddressOption = None,
     resume: ResumeOption = True,
+    shard_rows: ShardRowsOption = 1_000,
 ) -> None:
     """Clean posts: ingest -> duplicates -> fetch -> decode -> engagement -> text signals -> AI
     metadata -> model stages (the recipe in filters/posts/pipeline.py). Writes kept and rejected
@@ -177,7 +181,7 @@ def clean(
     from filters.posts import read_posts
     from filters.posts.pipeline import PostOptions, close_stages, post_stages
 
-    check_engine(engine)
+    check_engine(engine, ray_address=ray_address, gpus_per_worker=gpus_per_worker)
     options = PostOptions(
         images_dir or out / "images", download_workers, timeout, max_mb, attempts, retry_failed,
         consent=consent_policy(robots, x_robots_tag, tdmrep, c2pa, x_robots_directives, user_agent),
@@ -191,6 +195,7 @@ def clean(
     stages = post_stages(reader, options)
     try:
         manifest = run_on_engine(engine, reader, stages, out, workers=workers, ray_address=ray_address,
+                                 gpus_per_worker=gpus_per_worker, shard_rows=shard_rows,
                                  command="posts clean", params=options.params(), progress=not as_json,
                                  resume=resume, description="cleaning posts")
     finally:

@@ -1,11 +1,13 @@
 """The streaming engine: input shards -> stages -> kept and rejected Parquet + a balanced manifest.
 
-Work is split into input shards (`curation.shards`). Each shard's rows go through the map stages
-(`run_stages`: a stage sees only the rows still kept; rows it rejects are stamped with its name);
-its kept rows go to `kept/part-<shard>-*.parquet`, its rejected rows to
-`rejected/<stage>-<shard>-*.parquet`, and a marker with its counts is written last, so a re-run
-skips complete shards. Shards run in this process or in `workers` processes; `curation.ray_engine`
-runs the same functions under Ray Data.
+Every engine runs one shard loop, `process_shard`: read a shard (`Reader.shards` plans them), run
+the map stages over its batches (`run_stages`: a stage sees only the rows still kept; rows it rejects
+are stamped with its name), write its kept rows to `kept/part-<shard>-*.parquet` and its rejected
+rows to `rejected/<stage>-<shard>-*.parquet` (`curation.engine_output`), then write its marker with
+its counts, per-stage seconds and share of the input's hash, so a re-run skips complete shards.
+An engine only launches that loop: here in this process or in `workers` processes;
+`curation.ray_engine` in Ray actors. `RunPlan` is what they share before and after: the shards, the
+markers already complete, the global stages and the manifest.
 
 A global stage (one with `prepare` and `plan`, such as duplicate marking) needs every row at once:
 its `prepare` runs per batch with the map stages (per-row signatures), then, after all shards,
@@ -16,7 +18,6 @@ step the same way, so results do not depend on the engine, worker count or shard
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import time
@@ -30,15 +31,16 @@ from typing import Any
 import polars as pl
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from curation.global_stages import Layout, Prepare, apply_global_stages, file_stem, is_global
-from curation.input_files import is_url
+from curation.engine_output import Layout, ShardWriter
+from curation.global_stages import Prepare, apply_global_stages, is_global
+from curation.input_files import lines_sha256
 from curation.manifest import Manifest
 from curation.outputs import prepare_output_dir
-from curation.readers import Reader
+from curation.reader_base import Reader, hash_key
+from curation.resources import set_up
 from curation.schema import REJECT_REASON, REJECT_STAGE, with_bookkeeping
 from curation.shards import InputShard, ShardState, fingerprint, plan_shards
 from curation.stage import Stage, check_output, check_reads
-from curation.writers import ParquetShardWriter
 
 READ_STAGE = "read"
 StagesOrFactory = Sequence[Stage] | Callable[[], Sequence[Stage]]
@@ -99,9 +101,12 @@ def check_chain(stages: Sequence[Stage], columns: Iterable[str]) -> None:
         available |= set(stage.adds)
 
 
-def run_stages(stages: Sequence[Stage], batch: pl.DataFrame, entry: bool = True) -> pl.DataFrame:
+def run_stages(stages: Sequence[Stage], batch: pl.DataFrame, entry: bool = True,
+               seconds: dict[str, float] | None = None) -> pl.DataFrame:
     """Run `stages` over the rows of `batch` not yet rejected; rows a stage rejects get its name in
-    `reject_stage` and skip later stages. On entry, rows the reader rejected are stamped `read`."""
+    `reject_stage` and skip later stages. On entry, rows the reader rejected are stamped `read`.
+    Each stage's wall time is added to `seconds` (by stage name) when given."""
+    seconds = {} if seconds is None else seconds
     batch = with_bookkeeping(batch)
     if entry:
         batch = batch.with_columns(pl.when(pl.col(REJECT_REASON).is_not_null()).then(pl.lit(READ_STAGE))
@@ -112,7 +117,9 @@ def run_stages(stages: Sequence[Stage], batch: pl.DataFrame, entry: bool = True)
     for stage in stages:
         if alive.height == 0:
             break
+        started = time.perf_counter()
         out = stage(alive)
+        seconds[stage.name] = seconds.get(stage.name, 0.0) + time.perf_counter() - started
         check_output(stage, alive, out)
         hit = out[REJECT_REASON].is_not_null()
         parts.append(out.filter(hit).with_columns(pl.lit(stage.name).alias(REJECT_STAGE)))
@@ -120,73 +127,42 @@ def run_stages(stages: Sequence[Stage], batch: pl.DataFrame, entry: bool = True)
     return pl.concat([p for p in [*parts, alive] if p.height] or [alive], how="diagonal_relaxed")
 
 
-def count_stages(frame: pl.DataFrame, names: Sequence[str]) -> list[dict[str, Any]]:
-    """Per-stage counts of a processed frame, from its `reject_stage` column."""
-    counts, remaining = [], frame.height
-    for name in names:
-        hit = frame.filter(pl.col(REJECT_STAGE) == name)
-        reasons = dict(hit[REJECT_REASON].value_counts(sort=True).iter_rows())
-        counts.append({"name": name, "rows_in": remaining, "kept": remaining - hit.height,
-                       "rejected": hit.height, "reasons": reasons})
-        remaining -= hit.height
-    return counts
+def timed(items: Iterable[pl.DataFrame], seconds: dict[str, float], name: str) -> Iterator[pl.DataFrame]:
+    """`items`, adding the time spent producing each to `seconds[name]`."""
+    iterator = iter(items)
+    while True:
+        started = time.perf_counter()
+        item = next(iterator, None)
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+        if item is None:
+            return
+        yield item
 
 
-def unused_late_columns(group: pl.DataFrame, stage_name: str,
-                        stage_adds: Sequence[tuple[str, tuple[str, ...]]]) -> list[str]:
-    """Columns only later stages add, all null in rows rejected at `stage_name` (they never saw them)."""
-    names = [name for name, _ in stage_adds]
-    cut = names.index(stage_name) + 1 if stage_name in names else 0
-    earlier = {c for _, adds in stage_adds[:cut] for c in adds}
-    later = {c for _, adds in stage_adds[cut:] for c in adds} - earlier
-    return [c for c in later if c in group.columns and group[c].null_count() == group.height]
-
-
-@dataclass(frozen=True)
-class ShardWriter:
-    """Writes processed frames of a shard; needs only the stage names and what they add."""
-
-    layout: Layout
-    names: tuple[str, ...]
-    stage_adds: tuple[tuple[str, tuple[str, ...]], ...]
-    rows_per_file: int
-
-    @classmethod
-    def of(cls, stage_set: StageSet, layout: Layout, rows_per_file: int) -> ShardWriter:
-        stage_adds = tuple((s.name, tuple(s.adds)) for s in stage_set.map_stages)
-        return cls(layout, tuple(stage_set.map_names), stage_adds, rows_per_file)
-
-    def write(self, frame: pl.DataFrame, prefix: str) -> tuple[list[str], list[dict[str, Any]]]:
-        """Write one processed frame; returns its files (relative to the output) and stage counts."""
-        kept = ParquetShardWriter(self.layout.kept_dir, f"part-{prefix}", self.rows_per_file)
-        paths = kept.close_with(frame.filter(pl.col(REJECT_STAGE).is_null()))
-        for name in self.names:
-            group = frame.filter(pl.col(REJECT_STAGE) == name)
-            if group.height:
-                writer = ParquetShardWriter(self.layout.rejected_dir, f"{file_stem(name)}-{prefix}",
-                                            self.rows_per_file)
-                paths += writer.close_with(group.drop(unused_late_columns(group, name, self.stage_adds)))
-        files = [str(p.relative_to(self.layout.out_dir)) for p in paths]
-        return files, count_stages(frame, self.names)
+def shard_writer(stage_set: StageSet, layout: Layout, rows_per_file: int) -> ShardWriter:
+    stage_adds = tuple((s.name, tuple(s.adds)) for s in stage_set.map_stages)
+    return ShardWriter(layout, tuple(stage_set.map_names), stage_adds, rows_per_file)
 
 
 def process_shard(shard: InputShard, stage_set: StageSet, layout: Layout, rows_per_file: int) -> dict:
-    """Read, process and write one shard, then mark it complete."""
-    stages = stage_set.map_stages
-    identity = shard.identity()
-    frames = [run_stages(stages, batch) for batch in shard.batches()]
+    """The shard loop of every engine: read one shard, run the map stages, write its kept and
+    rejected rows, then mark it complete; returns the marker (counts, files, seconds, input hash)."""
+    stages, seconds = stage_set.map_stages, {}
+    batches = timed(shard.batches(), seconds, READ_STAGE)
+    frames = [run_stages(stages, batch, seconds=seconds) for batch in batches]
     frame = pl.concat(frames, how="diagonal_relaxed") if frames else with_bookkeeping(pl.DataFrame())
-    files, counts = ShardWriter.of(stage_set, layout, rows_per_file).write(frame, shard.shard_id)
-    input_sha256 = shard.content_sha256()
-    ShardState(layout.out_dir).mark_complete(shard.shard_id, counts, files, input_sha256, identity)
-    return {"shard": shard.shard_id, "counts": counts, "files": files, "input_sha256": input_sha256}
+    files, counts = shard_writer(stage_set, layout, rows_per_file).write(frame, shard.shard_id)
+    marker = {"shard": shard.shard_id, "counts": counts, "files": files, "seconds": seconds,
+              "input_hashes": shard.hash_lines(), "input_identity": shard.identity()}
+    ShardState(layout.out_dir).mark_complete(marker)
+    return marker
 
 
 _WORKER: dict[str, Any] = {}
 
 
 def _start_worker(stage_set: StageSet) -> None:
-    stage_set.stages()
+    set_up(stage_set.stages())
     _WORKER["stage_set"] = stage_set
 
 
@@ -289,17 +265,19 @@ class RunPlan:
         """Count a complete shard; returns its rows in."""
         self.complete[marker["shard"]] = marker
         self.manifest.add_counts(marker["counts"])
+        self.manifest.add_seconds(marker.get("seconds", {}))
         return marker["counts"][0]["rows_in"] if marker["counts"] else 0
 
     def describe_input(self) -> dict[str, Any]:
-        """The input for the manifest; its `sha256` combines the shards' content hashes when every
-        shard has one (hashed by the workers), else hashes the input here."""
-        digests = [self.complete[s.shard_id].get("input_sha256") for s in self.shards]
-        if not all(digests):  # remote files are described by size and version, not downloaded again
-            return self.source.describe(hash_content=not is_url(self.source.path))
+        """The input for the manifest, as `Reader.describe` gives it: its hash joins the shards'
+        `input_hashes` (taken by the workers) in shard order, so it is the same on every engine and
+        sharding; an input without them (no files, or markers of an older run) is hashed here."""
+        hashes = [self.complete[s.shard_id].get("input_hashes") for s in self.shards]
+        content = self.source.hashes_content
+        if any(h is None for h in hashes):
+            return self.source.describe(hash_content=content)
         description = {k: v for k, v in (self.listing or {}).items() if k != "names_sha256"}
-        combined = hashlib.sha256("\n".join(digests).encode()).hexdigest()
-        return {**description, "sha256": combined, "sha256_of": "shard content hashes"}
+        return {**description, hash_key(content): lines_sha256(line for h in hashes for line in h)}
 
     def finish(self, rows_per_file: int, pool: ProcessPoolExecutor | None = None) -> Manifest:
         if isinstance(self.source, Reader):
@@ -307,12 +285,9 @@ class RunPlan:
         if self.stage_set.global_stages:
             apply_global_stages(self.layout, self.stage_set.global_stages, self.manifest, rows_per_file,
                                 pool)
-        out_dir = self.layout.out_dir
-        self.manifest.outputs = {
-            part: sorted(str(p.relative_to(out_dir)) for p in (out_dir / part).glob("*.parquet"))
-            for part in ("kept", "rejected")}
+        self.manifest.outputs = self.layout.outputs()
         self.manifest.elapsed_s = time.perf_counter() - self.started
-        self.manifest.write(out_dir / "manifest.json")
+        self.manifest.write(self.layout.out_dir / "manifest.json")
         return self.manifest
 
 
@@ -340,6 +315,8 @@ def run(reader: Reader | Iterable[pl.DataFrame], stages: StagesOrFactory, out_di
     """Run `stages` over `reader` in `workers` processes, writing kept/, rejected/ and manifest.json.
     With `resume`, shards completed by an earlier run of the same command are kept, not redone."""
     stage_set = stages if isinstance(stages, StageSet) else StageSet(stages)
+    if workers <= 1:
+        set_up(stage_set.stages())
     with worker_pool(stage_set, workers) as pool:
         plan = RunPlan.create(reader, stage_set, out_dir, command=command, params=params,
                               shard_rows=shard_rows, rows_per_file=rows_per_shard, resume=resume)

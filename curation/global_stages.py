@@ -2,11 +2,14 @@
 
 A global stage's `prepare` runs per batch as a map stage; after every shard is done its `plan`
 sees the `plan_reads` columns of all kept rows, and the updates it returns are applied file by file
-to the map's output, which is why the map writes to `_map/kept/` when a run has global stages.
+to the map's output, which is why the map writes to `_map/kept/` when a run has global stages
+(`curation.engine_output.Layout`). Every engine runs this step the same way, in the driver, after
+the shards: its result depends only on the set of kept rows.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from typing import Any, Protocol
 
 import polars as pl
 
+from curation.engine_output import Layout, file_stem
 from curation.errors import StageError
 from curation.manifest import Manifest
 from curation.schema import REJECT_DETAIL, REJECT_REASON, REJECT_STAGE, ROW_ID, with_bookkeeping
@@ -67,35 +71,10 @@ class Prepare:
 
     @property
     def adds(self) -> tuple[str, ...]:
-        return self.stage.plan_reads
+        return tuple(c for c in self.stage.plan_reads if c not in self.stage.reads)
 
     def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
         return self.stage.prepare(batch)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where a run writes: kept rows of the map go straight to `kept/` unless a global stage still
-    has to see them (then `_map/kept/`)."""
-
-    out_dir: Path
-    has_globals: bool
-
-    @property
-    def kept_dir(self) -> Path:
-        return self.out_dir / ("_map/kept" if self.has_globals else "kept")
-
-    @property
-    def rejected_dir(self) -> Path:
-        return self.out_dir / "rejected"
-
-    @property
-    def output_dirs(self) -> list[Path]:
-        return [self.out_dir / "kept", self.out_dir / "_map", self.rejected_dir]
-
-
-def file_stem(stage_name: str) -> str:
-    return stage_name.replace("/", "_")
 
 
 def plan_global_stages(files: list[Path], stages: Sequence[GlobalStage],
@@ -112,7 +91,9 @@ def plan_global_stages(files: list[Path], stages: Sequence[GlobalStage],
     file_of_row, rows = rows.select(ROW_ID, FILE_INDEX), rows.drop(FILE_INDEX)
     updates = []
     for stage in stages:
+        started = time.perf_counter()
         update = stage.plan(rows).rename({REJECT_REASON: "_reason", REJECT_DETAIL: "_detail"})
+        manifest.add_seconds({stage.name: time.perf_counter() - started})
         hit = pl.col("_reason").is_not_null()
         rejected, kept = update.filter(hit), update.filter(~hit)
         manifest.stage(stage.name).add({
@@ -150,7 +131,7 @@ def apply_global_stages(layout: Layout, stages: Sequence[GlobalStage], manifest:
                         rows_per_file: int, pool: ProcessPoolExecutor | None = None) -> None:
     """Run the global stages over the map's kept shards; writes the final kept/ and their rejects.
     Always redone in full from `_map/kept`, so a run cut off here finishes on re-run."""
-    kept_dir = layout.out_dir / "kept"
+    kept_dir = layout.final_kept_dir
     for stale in [*kept_dir.glob("*.parquet"),
                   *(f for s in stages for f in layout.rejected_dir.glob(f"{file_stem(s.name)}-*.parquet"))]:
         stale.unlink()
@@ -167,7 +148,7 @@ def apply_to_file(path: Path, updates: list[pl.DataFrame], layout: Layout, stage
     for stage, update in zip(stages, updates, strict=True):
         frame = apply_update(frame, stage, update)
     frame = frame.drop([c for s in stages for c in s.drops], strict=False)
-    ParquetShardWriter(layout.out_dir / "kept", path.stem, rows_per_file).close_with(
+    ParquetShardWriter(layout.final_kept_dir, path.stem, rows_per_file).close_with(
         frame.filter(pl.col(REJECT_STAGE).is_null()))
     for stage in stages:
         ParquetShardWriter(layout.rejected_dir, f"{file_stem(stage.name)}-{path.stem}", rows_per_file

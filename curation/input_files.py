@@ -166,13 +166,23 @@ def name_under(root: InputPath, file: InputPath) -> str:
     return path[len(root_text) + 1:] if path != root_text else root.name
 
 
+def file_hash_line(root: InputPath, file: InputPath | str, hash_content: bool = True) -> str:
+    """`name:digest` of one file: its name under `root` and its content SHA-256 (or `file_identity`)."""
+    identity = sha256_file(file) if hash_content else file_identity(file)
+    return f"{name_under(root, file)}:{identity}"
+
+
+def lines_sha256(lines: Iterable[str]) -> str:
+    """SHA-256 over `file_hash_line`s, each ended by a newline."""
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(f"{line}\n".encode())
+    return digest.hexdigest()
+
+
 def files_sha256(root: InputPath, files: Iterable[InputPath], hash_content: bool = True) -> str:
     """SHA-256 over each file's name under `root` and its content (or its `file_identity`)."""
-    digest = hashlib.sha256()
-    for file in files:
-        identity = sha256_file(file) if hash_content else file_identity(file)
-        digest.update(f"{name_under(root, file)}:{identity}\n".encode())
-    return digest.hexdigest()
+    return lines_sha256(file_hash_line(root, file, hash_content) for file in files)
 
 
 def names_sha256(root: InputPath, files: Iterable[InputPath | str]) -> str:

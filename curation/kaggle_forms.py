@@ -3,6 +3,7 @@ poem per file (form from the folder, title and author from the file name)."""
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Iterator
@@ -46,14 +47,26 @@ class KaggleFormsReader(Reader):
 
     kind = "kaggle-forms"
     _files: list[str] | None = None
+    subset: list[str] | None = None  # set on a shard: its files
 
     def __getstate__(self) -> dict:
         """Shards travel to workers with their reader: leave the cached file list behind."""
         return {**self.__dict__, "_files": None}
 
+    def shards(self, shard_rows: int) -> list[Reader]:
+        """Groups of `shard_rows` consecutive files (poems)."""
+        files, parts = self.files(), []
+        for start in range(0, len(files), shard_rows):
+            part = copy.copy(self)
+            part.subset, part._files = files[start:start + shard_rows], None
+            parts.append(part)
+        return parts
+
     def files(self) -> list[str]:
-        """Every `<form>/*.txt` file, sorted, as path strings: a listing of millions of poems stays
-        a few hundred bytes per file (a `Path` costs several times that)."""
+        """Every `<form>/*.txt` file (or this shard's), sorted, as path strings: a listing of millions
+        of poems stays a few hundred bytes per file (a `Path` costs several times that)."""
+        if self.subset is not None:
+            return self.subset
         if self._files is None:
             root = self.path / "forms" if (self.path / "forms").is_dir() else self.path
             self._files = sorted(entry.path for folder in os.scandir(root) if folder.is_dir()

@@ -1,4 +1,9 @@
-"""Per-stage row accounting, written as `manifest.json` beside every run's output."""
+"""Per-stage row accounting, written as `manifest.json` beside every run's output.
+
+`stages` hold the counts, identical on every engine, worker count and sharding; `timings` hold each
+stage's seconds (wall time spent in it, summed over shards, so over workers) and rows per second
+(the rows it saw over those seconds), like `started_at` and `elapsed_s` the only parts that vary
+from run to run."""
 
 from __future__ import annotations
 
@@ -50,6 +55,20 @@ class Manifest:
     outputs: dict[str, list[str]] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
     elapsed_s: float = 0.0
+    seconds: Counter = field(default_factory=Counter)  # per stage name
+
+    def add_seconds(self, seconds: dict[str, float]) -> None:
+        """Add per-stage seconds (a shard's, or a global stage's plan)."""
+        self.seconds.update(seconds)
+
+    def timings(self) -> list[dict[str, Any]]:
+        """Per stage, in stage order: `seconds` and `rows_per_s` (rows in over those seconds)."""
+        timings = []
+        for stage in self.stages:
+            seconds = self.seconds[stage.name]
+            timings.append({"name": stage.name, "seconds": round(seconds, 3),
+                            "rows_per_s": round(stage.rows_in / seconds, 1) if seconds > 0 else None})
+        return timings
 
     def stage(self, name: str) -> StageCount:
         for count in self.stages:
@@ -89,7 +108,7 @@ class Manifest:
             "rows_in": self.rows_in, "rows_kept": self.rows_kept,
             "rows_rejected": self.rows_rejected, "balanced": self.balanced,
             "stages": stages, "outputs": self.outputs,
-            "started_at": self.started_at, "elapsed_s": round(self.elapsed_s, 3),
+            "timings": self.timings(), "started_at": self.started_at, "elapsed_s": round(self.elapsed_s, 3),
         }
 
     def write(self, path: Path) -> Path:
@@ -97,5 +116,13 @@ class Manifest:
         return path
 
 
+TIMING_KEYS = ("timings", "started_at", "elapsed_s")
+
+
 def load_manifest(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
+
+
+def without_timings(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A manifest (as `to_dict` writes it) without the parts that vary from run to run."""
+    return {k: v for k, v in manifest.items() if k not in TIMING_KEYS}

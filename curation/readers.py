@@ -31,8 +31,12 @@ KNOWN_SUFFIXES = ", ".join(FORMAT_OF_SUFFIX)
 
 
 class ParquetReader(Reader):
+    """Parquet files (a file, a folder of them, or a URL); its shards are runs of consecutive row
+    groups of one file (`row_groups`), numbered as in the whole file."""
+
     kind = "parquet"
     patterns = ("**/*.parquet",)
+    row_groups: tuple[int, ...] | None = None  # set on a shard: only these row groups of its one file
 
     def files(self) -> list[InputPath]:
         if isinstance(self.path, UrlPath):
@@ -54,10 +58,33 @@ class ParquetReader(Reader):
     def total_rows(self) -> int:
         return sum(self._open(f).metadata.num_rows for f in self.files())
 
+    def shards(self, shard_rows: int) -> list[Reader]:
+        """Consecutive row groups of each file, about `shard_rows` rows per shard."""
+        parts: list[Reader] = []
+        for path in self.files():
+            metadata = self._open(path).metadata
+            if metadata.num_row_groups == 0:
+                parts.append(self.restricted_to(path))
+            groups: list[int] = []
+            rows = 0
+            for index in range(metadata.num_row_groups):
+                groups.append(index)
+                rows += metadata.row_group(index).num_rows
+                if rows >= shard_rows or index == metadata.num_row_groups - 1:
+                    part = self.restricted_to(path)
+                    part.row_groups = tuple(groups)
+                    parts.append(part)
+                    groups, rows = [], 0
+        return parts or [self]
+
+    def hashed_files(self) -> list[InputPath]:
+        return [] if self.row_groups and self.row_groups[0] > 0 else self.files()
+
     def _file_batches(self, path: InputPath) -> Iterator[pl.DataFrame]:
-        parquet, offset = self._open(path), 0
+        parquet, groups = self._open(path), self.row_groups
+        offset = sum(parquet.metadata.row_group(i).num_rows for i in range(groups[0])) if groups else 0
         try:
-            for record_batch in parquet.iter_batches(batch_size=self.batch_size):
+            for record_batch in parquet.iter_batches(batch_size=self.batch_size, row_groups=groups):
                 frame = pl.from_arrow(record_batch)
                 yield self._finish(frame, path, offset)
                 offset += frame.height
@@ -251,6 +278,9 @@ class HuggingFaceReader(Reader):
     def listing(self) -> dict:
         return self.describe()
 
+    def hash_lines(self) -> list[str] | None:
+        return None
+
     def identity(self, files: Sequence[InputPath | str] | None = None) -> str | None:
         return None
 
@@ -316,14 +346,3 @@ def open_url_reader(url: UrlPath, *, fmt: str | None = None, **options: object) 
         raise InputError(f"cannot tell the format of '{url.suffix}' files at a URL: {KNOWN_SUFFIXES} "
                          "are read", path=str(url))
     return readers[chosen](url, **options)
-
-
-def read_parquet_row_groups(reader: ParquetReader, path: InputPath,
-                            row_groups: list[int]) -> Iterator[pl.DataFrame]:
-    """The batches of consecutive `row_groups` of one Parquet file, numbered as in `reader.batches()`."""
-    parquet = reader._open(path)
-    offset = sum(parquet.metadata.row_group(i).num_rows for i in range(row_groups[0]))
-    for record_batch in parquet.iter_batches(batch_size=reader.batch_size, row_groups=row_groups):
-        frame = pl.from_arrow(record_batch)
-        yield reader._finish(frame, path, offset)
-        offset += frame.height

@@ -24,9 +24,8 @@ import polars as pl
 
 from curation.errors import InputError
 from curation.input_files import InputPath, file_size, open_binary
-from curation.readers import CsvReader, ParquetReader, Reader, read_parquet_row_groups
+from curation.readers import CsvReader, ParquetReader, Reader
 from curation.schema import REJECT_DETAIL, REJECT_REASON, ROW_ID, SOURCE_FILE, SOURCE_ROW
-from curation.shards import parquet_shards
 from filters.posts.schema import POST_COLUMNS, conform
 
 ID_FIELDS = ("post_id", "id", "tweet_id", "id_str")
@@ -206,7 +205,7 @@ def line_ranges(path: InputPath, lines: int) -> list[LineRange]:
 
 class PostReader(Reader):
     """Stream posts from a .jsonl/.json/.csv/.parquet file (or Parquet folder), local or at an fsspec
-    URL, as post-schema batches. `split` cuts it into parts for input shards: runs of lines of each
+    URL, as post-schema batches. `shards` cuts it into parts for input shards: runs of lines of each
     JSONL file, runs of row groups of each Parquet file, each CSV or JSON file whole."""
 
     kind = "posts"
@@ -242,14 +241,19 @@ class PostReader(Reader):
     def files(self) -> list[InputPath]:
         return ParquetReader(self.path).files() if self.format == "parquet" else super().files()
 
-    def split(self, shard_rows: int) -> list[Reader] | None:
+    def shards(self, shard_rows: int) -> list[Reader]:
         """Parts of about `shard_rows` lines (JSONL) or rows (Parquet row groups); else one per file."""
         if self.format == "parquet":
-            shards = parquet_shards(ParquetReader(self.path), shard_rows)
-            return [self._part(s.files[0], row_groups=s.row_groups) for s in shards]
+            return [self._part(part.path, row_groups=part.row_groups)
+                    for part in ParquetReader(self.path).shards(shard_rows)]
         if self.format == "jsonl":
             return [self._part(f, lines=r) for f in self.files() for r in line_ranges(f, shard_rows)]
-        return super().split(shard_rows)
+        return super().shards(shard_rows)
+
+    def hashed_files(self) -> list[InputPath]:
+        """A part that starts inside a file (later lines or row groups) leaves it to the first part."""
+        inside = bool((self.lines and self.lines.start) or (self.row_groups and self.row_groups[0]))
+        return [] if inside else self.files()
 
     def _part(self, file: InputPath, **restriction: Any) -> PostReader:
         part = self.restricted_to(file)
@@ -337,10 +341,8 @@ class PostReader(Reader):
             yield from CsvReader(file, batch_size=self.batch_size, text_column=None).batches()
             return
         reader = ParquetReader(file, batch_size=self.batch_size, text_column=None)
-        if self.row_groups is None:
-            yield from reader.batches()
-        else:
-            yield from read_parquet_row_groups(reader, file, list(self.row_groups))
+        reader.row_groups = self.row_groups
+        yield from reader.batches()
 
     def _table_chunks(self, file: InputPath) -> Iterator[list[dict]]:
         for frame in self._table_frames(file):

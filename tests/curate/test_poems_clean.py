@@ -99,3 +99,21 @@ def test_marked_duplicates_are_counted_in_the_manifest_and_the_table(tmp_path, d
     assert ("exact_duplicate: 1" in rejected) == bool(drop)
     assert ("exact_duplicate: 1" in marked) == (not drop) and "near_duplicate: 1" in marked
     assert ": 0" not in marked
+
+
+def test_the_manifest_and_the_table_give_each_stage_its_seconds_and_rows_per_second(tmp_path):
+    path = tmp_path / "poems.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate([SEA, RIVER] * 50)))
+    summary = clean(path, "--out", tmp_path / "json")
+    timings = {t["name"]: t for t in summary["timings"]}
+    assert list(timings) == stage_names(summary)
+    for name in ("read", "english", "dedup"):
+        assert timings[name]["seconds"] > 0 and timings[name]["rows_per_s"] > 0
+        if timings[name]["seconds"] >= 0.05:  # seconds are rounded to milliseconds
+            assert timings[name]["rows_per_s"] == pytest.approx(100 / timings[name]["seconds"], rel=0.02)
+    table = CliRunner().invoke(app, ["poems", "clean", str(path), "--out", str(tmp_path / "table")],
+                               env={"COLUMNS": "160"})
+    header = next(line for line in table.output.splitlines() if "stage" in line and "rejected" in line)
+    assert header.split() == ["stage", "in", "kept", "rejected", "seconds", "rows/s", "reasons"]
+    english = next(line for line in table.output.splitlines() if line.strip().startswith("english"))
+    assert english.split()[1:4] == ["100", "100", "0"] and float(english.split()[4]) >= 0

@@ -1,4 +1,5 @@
 import json
+import os
 from dataclasses import dataclass
 
 import polars as pl
@@ -113,3 +114,36 @@ def test_a_global_stage_before_a_map_stage_is_refused_for_stage_lists_and_factor
         run(batches(), [MarkDuplicates(), DropShort()], tmp_path / "list", progress=False)
     with pytest.raises(ValueError, match="global stages"):
         run(batches(), lambda: [MarkDuplicates(), DropShort()], tmp_path / "factory", progress=False)
+
+
+@dataclass
+class CountsSetups:
+    """A stage with a per-worker `setup`: it records the worker's process id in a file."""
+
+    log: str = ""
+    name: str = "counts_setups"
+    reads: tuple[str, ...] = ()
+    adds: tuple[str, ...] = ("set_up_in",)
+    ready: bool = False
+
+    def setup(self) -> None:
+        self.ready = True
+        with open(self.log, "a") as handle:
+            handle.write(f"{os.getpid()}\n")
+
+    def __call__(self, batch):
+        assert self.ready, "setup() runs before the first shard"
+        return batch.with_columns(pl.lit(os.getpid()).alias("set_up_in"))
+
+
+def test_each_worker_sets_its_stages_up_once_before_its_shards(tmp_path):
+    path = tmp_path / "in.parquet"
+    pl.DataFrame({"text": [f"line {i}" for i in range(40)]}).write_parquet(path, row_group_size=5)
+    log = tmp_path / "setups.txt"
+    log.touch()
+    run(open_reader(path), [CountsSetups(str(log))], tmp_path / "out", progress=False, workers=2,
+        shard_rows=5)
+
+    setups = log.read_text().split()
+    assert len(setups) == len(set(setups)) == 2  # eight shards, two workers, one setup each
+    assert set(read_shards(tmp_path / "out" / "kept")["set_up_in"].cast(str)) <= set(setups)

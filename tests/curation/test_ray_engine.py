@@ -1,4 +1,5 @@
-"""The Ray engine against the local engine: the same rows, row for row, and the same counts."""
+"""One answer on every engine: local with 1 worker, local with 2 workers and other shards, and Ray give
+the same kept and rejected rows, row for row, and the same manifest but for its timings."""
 
 from dataclasses import dataclass
 from functools import partial
@@ -8,14 +9,16 @@ import polars as pl
 import pytest
 
 from curation.engine import run
+from curation.manifest import without_timings
 from curation.readers import open_reader
+from curation.resources import Resources
 from curation.stage import reject_where
-from curation.writers import read_shards
 from filters.poems import MarkDuplicates
 from filters.poems.pipeline import poem_stages
+from tests.outputs import rows
 
 ray = pytest.importorskip("ray")
-from curation.ray_engine import run_ray, stage_groups  # noqa: E402
+from curation.ray_engine import WorkerResources, run_ray, stage_resources  # noqa: E402
 
 POEM_STAGES = partial(poem_stages, {}, True, False)
 
@@ -29,7 +32,7 @@ def local_ray():
 
 @dataclass
 class FakeModelScore:
-    """Stands in for a model-backed stage: flagged for a GPU actor pool."""
+    """Stands in for a model-backed stage: it declares that it needs a GPU."""
 
     name: str = "model_score"
     reads: tuple[str, ...] = ("text",)
@@ -41,21 +44,36 @@ class FakeModelScore:
         return reject_where(batch, pl.col("score") < 12, "low_score")
 
 
-def rows(out: Path, part: str) -> pl.DataFrame:
-    frame = read_shards(out / part)
-    return frame.select(sorted(frame.columns)).sort("row_id")
-
-
-def assert_same_outputs(a: Path, b: Path, manifest_a, manifest_b) -> None:
+def assert_same_outputs(a: Path, b: Path, manifest_a, manifest_b, same_shards: bool = True) -> None:
+    """The same rows and the same manifest but for timings (and output file names, which name the
+    shards, when the runs were sharded differently)."""
     for part in ("kept", "rejected"):
         assert rows(a, part).equals(rows(b, part)), part
-    assert manifest_a.to_dict()["stages"] == manifest_b.to_dict()["stages"]
+    ignore = () if same_shards else ("outputs",)
+    assert ({k: v for k, v in without_timings(manifest_a.to_dict()).items() if k not in ignore}
+            == {k: v for k, v in without_timings(manifest_b.to_dict()).items() if k not in ignore})
     assert manifest_a.balanced and manifest_b.balanced
 
 
-def test_gpu_stages_get_their_own_group():
-    stages = [MarkDuplicates(), FakeModelScore(), FakeModelScore(), MarkDuplicates()]
-    assert stage_groups(stages) == [(False, [0]), (True, [1, 2]), (False, [3])]
+@dataclass
+class BigModelScore(FakeModelScore):
+    """Declares its resources in full: 2 CPUs, half a GPU, 3 GiB."""
+
+    name: str = "big_model_score"
+    resources: Resources = Resources(cpus=2, gpus=0.5, memory_mb=3_072)
+
+
+def test_workers_ask_for_what_their_stages_declare_and_a_gpu_only_when_a_stage_needs_one():
+    gpu_cluster, cpu_cluster = {"CPU": 16.0, "GPU": 2.0}, {"CPU": 3.0}
+    assert stage_resources([MarkDuplicates()], gpu_cluster, None, None) == WorkerResources(16, 1.0, 0.0)
+    assert stage_resources([FakeModelScore()], gpu_cluster, None, None) == WorkerResources(2, 1.0, 1.0)
+    assert stage_resources([FakeModelScore()], gpu_cluster, None, 0.5) == WorkerResources(4, 1.0, 0.5)
+    assert stage_resources([FakeModelScore()], cpu_cluster, None, None) == WorkerResources(3, 1.0, 0.0)
+    assert stage_resources([FakeModelScore()], cpu_cluster, 5, None).workers == 5
+    both = [MarkDuplicates(), FakeModelScore(), BigModelScore()]
+    assert stage_resources(both, gpu_cluster, None, None) == WorkerResources(2, 2, 1.0, 3_072)
+    assert stage_resources(both[2:], gpu_cluster, None, None) == WorkerResources(4, 2, 0.5, 3_072)
+    assert stage_resources(both, cpu_cluster, None, None) == WorkerResources(1, 2, 0.0, 3_072)
 
 
 def test_model_stage_in_an_actor_pool_and_a_global_stage_match_the_local_engine(local_ray, tmp_path):
@@ -64,7 +82,8 @@ def test_model_stage_in_an_actor_pool_and_a_global_stage_match_the_local_engine(
     pl.DataFrame({"text": texts}).write_parquet(path, row_group_size=7)
     stages = [FakeModelScore(), MarkDuplicates(drop_exact=True)]
     local = run(open_reader(path), stages, tmp_path / "local", progress=False, shard_rows=10)
-    on_ray = run_ray(open_reader(path), stages, tmp_path / "ray", progress=False, shard_rows=10, num_gpus=0)
+    on_ray = run_ray(open_reader(path), stages, tmp_path / "ray", progress=False, shard_rows=10,
+                     gpus_per_worker=0)
     assert_same_outputs(tmp_path / "local", tmp_path / "ray", local, on_ray)
     assert on_ray.stage("dedup").reasons == {"exact_duplicate": 22}
     assert rows(tmp_path / "ray", "kept")["row_id"].to_list() == ["in.parquet:0", "in.parquet:13"]
@@ -77,17 +96,24 @@ def poem_subset(kaggle_forms: Path, root: Path, forms: int) -> Path:
     return root
 
 
-def compare_engines_on_poems(corpus: Path, tmp_path: Path, shard_rows: int) -> None:
-    options = dict(progress=False, shard_rows=shard_rows)
-    local = run(open_reader(corpus), POEM_STAGES, tmp_path / "local", **options)
-    on_ray = run_ray(open_reader(corpus), POEM_STAGES, tmp_path / "ray", **options)
+def test_the_rows_counts_and_input_hash_do_not_depend_on_the_sharding_either(local_ray, kaggle_forms,
+                                                                              tmp_path):
+    corpus = poem_subset(kaggle_forms, tmp_path / "subset", 12)
+    local = run(open_reader(corpus), POEM_STAGES, tmp_path / "local", progress=False, shard_rows=1_000)
+    two = run(open_reader(corpus), POEM_STAGES, tmp_path / "two", progress=False, shard_rows=50, workers=2)
+    on_ray = run_ray(open_reader(corpus), POEM_STAGES, tmp_path / "ray", progress=False, shard_rows=150)
+
+    assert_same_outputs(tmp_path / "local", tmp_path / "two", local, two, same_shards=False)
+    assert_same_outputs(tmp_path / "local", tmp_path / "ray", local, on_ray, same_shards=False)
+    assert local.inputs == [open_reader(corpus).describe()] and "sha256" in local.inputs[0]
+    assert 0 < local.rows_kept < local.rows_in
+    assert {t["name"] for t in on_ray.timings() if t["seconds"] > 0} == {s.name for s in on_ray.stages}
+
+
+def test_local_1_local_2_and_ray_give_one_answer_on_the_whole_poem_corpus(local_ray, kaggle_forms, tmp_path):
+    local = run(open_reader(kaggle_forms), POEM_STAGES, tmp_path / "local", progress=False)
+    two = run(open_reader(kaggle_forms), POEM_STAGES, tmp_path / "two", progress=False, workers=2)
+    on_ray = run_ray(open_reader(kaggle_forms), POEM_STAGES, tmp_path / "ray", progress=False)
+    assert_same_outputs(tmp_path / "local", tmp_path / "two", local, two)
     assert_same_outputs(tmp_path / "local", tmp_path / "ray", local, on_ray)
-    assert local.rows_kept < local.rows_in
-
-
-def test_ray_matches_local_on_a_subset_of_the_poem_corpus(local_ray, kaggle_forms, tmp_path):
-    compare_engines_on_poems(poem_subset(kaggle_forms, tmp_path / "subset", 12), tmp_path, shard_rows=150)
-
-
-def test_ray_matches_local_on_the_whole_poem_corpus(local_ray, kaggle_forms, tmp_path):
-    compare_engines_on_poems(kaggle_forms, tmp_path, shard_rows=1_000)
+    assert local.rows_in == 6_322 and local.inputs[0]["files"] == 6_322

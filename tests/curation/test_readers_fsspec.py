@@ -76,13 +76,15 @@ def test_parquet_folder_and_glob_in_memory_split_and_run_like_local_files(local_
     local_shards_plan = plan_shards(open_reader(local_shards), shard_rows=10)
     for source in (url, f"{url}/**/*.parquet"):
         shards = plan_shards(open_reader(source), shard_rows=10)
-        assert [(s.files[0].name, s.row_groups) for s in shards] == \
-            [(s.files[0].name, s.row_groups) for s in local_shards_plan]
+        assert [(s.reader.path.name, s.reader.row_groups) for s in shards] == \
+            [(s.reader.path.name, s.reader.row_groups) for s in local_shards_plan]
 
     reference = clean(local_shards, tmp_path / "local")
     in_memory = clean(url, tmp_path / "memory")
     assert_same_rows(tmp_path / "memory", tmp_path / "local")
     assert in_memory.to_dict()["stages"] == reference.to_dict()["stages"] and in_memory.balanced
+    assert in_memory.inputs == [open_reader(url).describe(hash_content=False)]  # remote: sizes, versions
+    assert reference.inputs == [open_reader(local_shards).describe()]
     long_rows = sum(len(t) >= 8 for t in TEXTS) * 7
     assert in_memory.stage("dedup").reasons == {"exact_duplicate": long_rows - 3}
     sources = {f for part in ("kept", "rejected")

@@ -177,4 +177,4 @@ def test_the_row_total_is_known_after_the_duplicates_scan_for_the_progress_bar(t
     assert reader.total_rows() is None  # unknown before a pass, rather than a second pass
     DuplicatePosts.scan(reader)
     assert reader.total_rows() == 6  # two pages: two image rows and one post without an image each
-    assert all(part.total_rows() is None for part in reader.split(1))
+    assert all(part.total_rows() is None for part in reader.shards(1))

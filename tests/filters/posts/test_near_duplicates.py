@@ -43,13 +43,25 @@ def test_the_most_liked_copy_is_kept_and_the_others_name_it():
     assert out["reject_detail"].to_list()[:3] == ["kept copy: 2", None, "kept copy: 2"]
 
 
-def test_copies_in_later_batches_point_to_the_copy_already_kept():
-    stage = NearDuplicates(max_distance=6)
-    stage(posts(["1"], [5], [A]))
+def test_the_plan_over_all_kept_rows_keeps_the_most_liked_copy_and_breaks_ties_by_row_id():
+    rows = posts(["1", "2", "3", "4", "5"], [5, 500, 500, 1, None], [A, A_NEAR, A, B, B]).with_columns(
+        row_id=pl.Series(["r1", "r3", "r2", "r4", "r5"]))
 
-    out = stage(posts(["2", "3"], [500, 1], [A_NEAR, B]))
+    update = NearDuplicates(max_distance=6).plan(rows.select("row_id", "post_id", "like_count", "phash"))
 
-    assert out["near_duplicate_of"].to_list() == ["1", None]
+    assert update["near_duplicate_of"].to_list() == ["3", "3", None, None, "4"]
+    assert update["reject_reason"].to_list() == ["near_duplicate", "near_duplicate", None, None,
+                                                 "near_duplicate"]
+    assert update["reject_detail"].to_list()[:3] == ["kept copy: 3", "kept copy: 3", None]
+
+
+def test_rows_rejected_earlier_and_rows_without_a_hash_are_left_alone():
+    frame = posts(["1", "2", "3"], [5, 50, 10], [A, A, None]).with_columns(
+        reject_reason=pl.Series(["too_small", None, None]))
+
+    out = NearDuplicates(max_distance=6)(frame)
+
+    assert out["reject_reason"].to_list() == ["too_small", None, None]
 
 
 def test_distance_threshold_and_missing_likes():
