@@ -133,7 +133,7 @@ def add_diversity(summary: dict[str, Any], revisions: dict[str, Revision], devic
     from functools import partial
 
     from builders.diversity import revision_diversity
-    from filters.rank import text_embeddings
+    from curation.text_embeddings import text_embeddings
 
     figures = revision_diversity({name: r.frame for name, r in revisions.items()},
                                  partial(text_embeddings, device=device), embedder="all-MiniLM-L6-v2")

@@ -1,7 +1,7 @@
 """What a revision holds, counted from its rows: rows, distinct poems, distinct texts and the duplicates kept.
 
-Texts are compared as `filters.poems.dedup` compares them (lower case, letters and digits only, single
-spaces). Within one revision:
+Texts are compared as `filters.poems.dedup` compares them (`curation.text_column.NORMALISED`: lower
+case, letters and digits only, single spaces). Within one revision:
 - `repeated_draws`: rows that repeat a poem (`row_id`) already drawn (sampling with replacement);
 - `exact_duplicates`: distinct poems whose normalised text an earlier poem of the revision has;
 - `near_duplicates`: distinct poems, exact copies aside, that share a near-duplicate cluster of the clean
@@ -19,7 +19,7 @@ import polars as pl
 
 from curation.judge.result import SCORED
 from curation.schema import ROW_ID
-from filters.poems.dedup import NORMALISED
+from curation.text_column import NORMALISED
 
 
 @dataclass(frozen=True)

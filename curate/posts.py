@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +19,11 @@ from curate.engines import (
 )
 from curate.poems import report
 from curation.errors import CurationError
+from filters.posts.clip_defaults import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED
+
+if TYPE_CHECKING:
+    from filters.posts.consent import ConsentPolicy
+    from filters.posts.model_stages import PostModelConfig
 
 app = typer.Typer(help="Artwork posts (Twitter/X): ingest, fetch images, filter.", no_args_is_help=True)
 
@@ -55,17 +60,17 @@ def ingest(
     report(manifest, out, as_json)
 
 
-def model_stages(
+def model_config(
     clip_model: str,
     clip_pretrained: str,
     device: str,
     artwork_prompts: Path | None,
     ai_probe: Path | None,
     protection_probe: Path | None,
-) -> list:
-    """The open_clip stages: artwork, AI probe, protection, near duplicates."""
+) -> PostModelConfig:
+    """The open_clip stages' settings (artwork, AI probe, protection, near duplicates)."""
     try:
-        from filters.posts.model_stages import PostModelConfig, build_model_stages
+        from filters.posts.model_stages import PostModelConfig
     except ModuleNotFoundError as error:
         if error.name and error.name.startswith("filters.posts"):
             raise CurationError(
@@ -75,7 +80,7 @@ def model_stages(
             f"the model stages need '{error.name}' (pip install "
             "'aesthetic-curation[vision]'), or pass --no-models"
         ) from None
-    config = PostModelConfig(
+    return PostModelConfig(
         clip_model=clip_model,
         clip_pretrained=None if clip_pretrained.lower() == "none" else clip_pretrained,
         device=device,
@@ -83,7 +88,19 @@ def model_stages(
         ai_probe=ai_probe,
         protection_probe=protection_probe,
     )
-    return list(build_model_stages(config))
+
+
+def consent_policy(robots: bool, x_robots_tag: bool, tdmrep: bool, c2pa: bool, directives: str | None,
+                   user_agent: str | None) -> ConsentPolicy:
+    """The opt-out signals honoured, from the options of that name."""
+    from filters.posts.consent import DEFAULT_DIRECTIVES, DEFAULT_USER_AGENT, ConsentPolicy
+
+    return ConsentPolicy(
+        robots=robots, x_robots_tag=x_robots_tag, tdmrep=tdmrep, c2pa=c2pa,
+        directives=DEFAULT_DIRECTIVES if directives is None
+        else tuple(d.strip().lower() for d in directives.split(",") if d.strip()),
+        user_agent=user_agent or DEFAULT_USER_AGENT,
+    )
 
 
 def allowed_networks(values: list[str] | None) -> tuple[str, ...]:
@@ -138,10 +155,10 @@ def clean(
         bool, typer.Option(help="Mark, do not reject, #glaze/#noai...")
     ] = False,
     keep_ai_metadata: Annotated[bool, typer.Option(help="Mark, do not reject, AI metadata")] = False,
-    clip_model: Annotated[str, typer.Option(help="open_clip architecture")] = "ViT-B-16",
+    clip_model: Annotated[str, typer.Option(help="open_clip architecture")] = DEFAULT_CLIP_MODEL,
     clip_pretrained: Annotated[
         str, typer.Option(help="open_clip pretrained tag; 'none' for random weights (smoke tests)")
-    ] = "laion2b_s34b_b88k",
+    ] = DEFAULT_CLIP_PRETRAINED,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = "auto",
     artwork_prompts: Annotated[Path | None, typer.Option(help="Zero-shot classes and prompts file")] = None,
     ai_probe: Annotated[Path | None, typer.Option(help="AI-generated probe (.safetensors)")] = None,
@@ -159,109 +176,28 @@ def clean(
     shard_rows: ShardRowsOption = 1_000,
 ) -> None:
     """Clean posts: ingest -> duplicates -> fetch -> decode -> engagement -> text signals -> AI
-    metadata -> model stages. Writes kept and rejected Parquet and a balanced manifest."""
-    from filters.posts import (
-        AIMetadata,
-        DecodeImages,
-        DuplicatePosts,
-        EngagementFilter,
-        FetchImages,
-        TextSignals,
-        read_posts,
-    )
-    from filters.posts.consent import DEFAULT_DIRECTIVES, DEFAULT_USER_AGENT, ConsentPolicy
-    from filters.posts.engagement import engagement_reference
+    metadata -> model stages (the recipe in filters/posts/pipeline.py). Writes kept and rejected
+    Parquet and a balanced manifest."""
+    from filters.posts import read_posts
+    from filters.posts.pipeline import PostOptions, close_stages, post_stages
 
     check_engine(engine, ray_address=ray_address, gpus_per_worker=gpus_per_worker)
-    images_dir = images_dir or out / "images"
+    options = PostOptions(
+        images_dir or out / "images", download_workers, timeout, max_mb, attempts, retry_failed,
+        consent=consent_policy(robots, x_robots_tag, tdmrep, c2pa, x_robots_directives, user_agent),
+        allow_networks=allowed_networks(allow_private_hosts), min_side=min_side, max_aspect=max_aspect,
+        max_pixels=max_pixels, allow_animated=allow_animated, min_likes=min_likes, normalise=normalise,
+        min_score=min_score, keep_ai_hashtags=keep_ai_hashtags,
+        keep_protection_hashtags=keep_protection_hashtags, keep_ai_metadata=keep_ai_metadata,
+        models=None if no_models else model_config(clip_model, clip_pretrained, device, artwork_prompts,
+                                                   ai_probe, protection_probe))
     reader = read_posts(posts, batch_size)
-    duplicates = DuplicatePosts.scan(reader)  # a pre-pass over the posts: copies are never fetched
-    reference = None
-    if normalise != "none":
-        reference = engagement_reference(
-            (b.filter(b["reject_reason"].is_null()) for b in map(duplicates, reader.batches())), normalise
-        )
-    fetch = FetchImages(
-        images_dir,
-        workers=download_workers,
-        timeout=timeout,
-        max_bytes=int(max_mb * 1024 * 1024),
-        attempts=attempts,
-        retry_failed=retry_failed,
-        max_pixels=max_pixels,
-        consent=ConsentPolicy(
-            robots=robots,
-            x_robots_tag=x_robots_tag,
-            tdmrep=tdmrep,
-            c2pa=c2pa,
-            directives=DEFAULT_DIRECTIVES if x_robots_directives is None
-            else tuple(d.strip().lower() for d in x_robots_directives.split(",") if d.strip()),
-            user_agent=user_agent or DEFAULT_USER_AGENT,
-        ),
-        allow_networks=allowed_networks(allow_private_hosts),
-    )
-    stages = [
-        duplicates,
-        fetch,
-        DecodeImages(
-            min_side=min_side,
-            max_aspect_ratio=max_aspect,
-            max_pixels=max_pixels,
-            reject_animated=not allow_animated,
-        ),
-        EngagementFilter(min_likes=min_likes, normalise=normalise, min_score=min_score, reference=reference),
-        TextSignals(reject_ai=not keep_ai_hashtags, reject_protected=not keep_protection_hashtags),
-        AIMetadata(reject=not keep_ai_metadata),
-    ]
-    if not no_models:
-        stages += model_stages(
-            clip_model, clip_pretrained, device, artwork_prompts, ai_probe, protection_probe
-        )
-    params = {
-        "images_dir": str(images_dir),
-        "download_workers": download_workers,
-        "timeout": timeout,
-        "max_mb": max_mb,
-        "attempts": attempts,
-        "retry_failed": retry_failed,
-        "consent": fetch.describe(),
-        "min_side": min_side,
-        "max_aspect": max_aspect,
-        "max_pixels": max_pixels,
-        "allow_animated": allow_animated,
-        "min_likes": min_likes,
-        "normalise": normalise,
-        "min_score": min_score,
-        "keep_ai_hashtags": keep_ai_hashtags,
-        "keep_protection_hashtags": keep_protection_hashtags,
-        "keep_ai_metadata": keep_ai_metadata,
-        "models": None
-        if no_models
-        else {
-            "clip_model": clip_model,
-            "clip_pretrained": clip_pretrained,
-            "device": device,
-            "artwork_prompts": str(artwork_prompts or ""),
-            "ai_probe": str(ai_probe or ""),
-            "protection_probe": str(protection_probe or ""),
-        },
-    }
+    stages = post_stages(reader, options)
     try:
-        manifest = run_on_engine(
-            engine,
-            reader,
-            stages,
-            out,
-            workers=workers,
-            ray_address=ray_address,
-            gpus_per_worker=gpus_per_worker,
-            shard_rows=shard_rows,
-            command="posts clean",
-            params=params,
-            progress=not as_json,
-            resume=resume,
-            description="cleaning posts",
-        )
+        manifest = run_on_engine(engine, reader, stages, out, workers=workers, ray_address=ray_address,
+                                 gpus_per_worker=gpus_per_worker, shard_rows=shard_rows,
+                                 command="posts clean", params=options.params(), progress=not as_json,
+                                 resume=resume, description="cleaning posts")
     finally:
-        fetch.close()
+        close_stages(stages)
     report(manifest, out, as_json)

@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from filters.posts.clip_defaults import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED
+
 console = Console()
 app = typer.Typer(help="Model-backed posts commands.", no_args_is_help=True)
 
@@ -29,9 +31,9 @@ def fit_probe_command(
     positive: Annotated[str | None, typer.Option(
         help="The subfolder holding the positive class (default 'ai' or 'protected')")] = None,
     clip_model: Annotated[str, typer.Option(
-        help="open_clip architecture, or a model-config JSON")] = "ViT-B-16",
+        help="open_clip architecture, or a model-config JSON")] = DEFAULT_CLIP_MODEL,
     clip_pretrained: Annotated[str | None, typer.Option(
-        help="open_clip pretrained tag; 'none' for random weights")] = "laion2b_s34b_b88k",
+        help="open_clip pretrained tag; 'none' for random weights")] = DEFAULT_CLIP_PRETRAINED,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Images per forward pass")] = 64,
     held_out: Annotated[float, typer.Option(help="Share of images held out to measure accuracy")] = 0.25,
@@ -41,7 +43,6 @@ def fit_probe_command(
 ) -> None:
     """Embed FOLDER/<class>/* images, fit a logistic-regression probe, report its held-out accuracy and
     save it with safetensors for `curate posts clean --ai-probe/--protection-probe`."""
-    from curation.errors import CurationError
     from filters.posts.embedding import ImageEmbedder
     from filters.posts.probe import describe, fit_probe
 
@@ -49,13 +50,9 @@ def fit_probe_command(
         raise typer.BadParameter(f"--kind must be one of {sorted(POSITIVE_CLASS)}, not '{kind}'")
     pretrained = None if (clip_pretrained or "").lower() in ("", "none") else clip_pretrained
     embedder = ImageEmbedder(clip_model, pretrained, device, batch_size)
-    try:
-        probe = fit_probe(folder, embedder, positive=positive or POSITIVE_CLASS[kind], held_out=held_out,
-                          threshold=threshold, seed=seed)
-        probe.save(out)
-    except CurationError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(1) from error
+    probe = fit_probe(folder, embedder, positive=positive or POSITIVE_CLASS[kind], held_out=held_out,
+                      threshold=threshold, seed=seed)
+    probe.save(out)
     if as_json:
         print(json.dumps({"out": str(out), "kind": kind, **vars(probe.info)}))
     else:

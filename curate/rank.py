@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from filters.posts.clip_defaults import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED
+
 console = Console()
 app = typer.Typer(help="Rank axes: fit a direction from a few labelled extremes, score datasets on it.",
                   no_args_is_help=True)
@@ -70,9 +72,10 @@ def fit(
                                                   "table row, instead of embedding --column")] = None,
     log_label: Annotated[bool, typer.Option(help="Use log1p(label), for counts such as likes")] = False,
     alpha: Annotated[float, typer.Option(help="Ridge strength")] = 1.0,
-    clip_model: Annotated[str, typer.Option(help="open_clip architecture (--embedder clip)")] = "ViT-B-16",
+    clip_model: Annotated[
+        str, typer.Option(help="open_clip architecture (--embedder clip)")] = DEFAULT_CLIP_MODEL,
     clip_pretrained: Annotated[str | None, typer.Option(
-        help="open_clip weights tag; 'none' for random weights")] = "laion2b_s34b_b88k",
+        help="open_clip weights tag; 'none' for random weights")] = DEFAULT_CLIP_PRETRAINED,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto")] = "cpu",
     as_json: Annotated[bool, typer.Option("--json", help="Print the axis metadata as JSON")] = False,
 ) -> None:

@@ -22,7 +22,7 @@ import polars as pl
 from curation.engine_output import Layout, file_stem
 from curation.errors import StageError
 from curation.manifest import Manifest
-from curation.schema import REJECT_DETAIL, REJECT_REASON, REJECT_STAGE, ROW_ID
+from curation.schema import REJECT_DETAIL, REJECT_REASON, REJECT_STAGE, ROW_ID, with_bookkeeping
 from curation.writers import ParquetShardWriter
 
 FILE_INDEX = "_file"
@@ -116,6 +116,15 @@ def apply_update(frame: pl.DataFrame, stage: GlobalStage, update: pl.DataFrame) 
         pl.when(hit).then(pl.col("_detail")).otherwise(pl.col(REJECT_DETAIL)).alias(REJECT_DETAIL),
         pl.when(hit).then(pl.lit(stage.name)).otherwise(pl.col(REJECT_STAGE)).alias(REJECT_STAGE),
     ).drop("_reason", "_detail")
+
+
+def run_in_one_frame(stage: GlobalStage, frame: pl.DataFrame) -> pl.DataFrame:
+    """A global stage over one frame as the engine runs it over a whole run: `prepare`, `plan` over
+    the frame's kept rows, the update applied, the helper columns in `drops` removed."""
+    prepared = with_bookkeeping(stage.prepare(frame))
+    kept = prepared.filter(pl.col(REJECT_REASON).is_null()).select(ROW_ID, *stage.plan_reads)
+    update = stage.plan(kept).rename({REJECT_REASON: "_reason", REJECT_DETAIL: "_detail"})
+    return apply_update(prepared, stage, update).drop(stage.drops, strict=False)
 
 
 def apply_global_stages(layout: Layout, stages: Sequence[GlobalStage], manifest: Manifest,

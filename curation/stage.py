@@ -2,13 +2,14 @@
 
 A filter never drops rows: it sets `reject_reason` (null means keep). The engine, not the stage,
 routes rejected rows, counts them and writes the manifest. The same stage object runs in the local
-engine, in `datasets.Dataset.map(batched=True)` through `as_batched_map`, and under Ray Data.
+engine, under Ray Data, and through `curation.adapters` in `datasets.Dataset.map(batched=True)`,
+Ray Data's `map_batches` and a datatrove pipeline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Iterable
+from typing import Protocol, runtime_checkable
 
 import polars as pl
 
@@ -43,25 +44,15 @@ def check_output(stage: Stage, before: pl.DataFrame, after: pl.DataFrame) -> Non
         raise StageError(f"stage '{stage.name}' declared {missing} in `adds` but did not write them")
 
 
-def reject_where(batch: pl.DataFrame, condition: pl.Expr, reason: str,
+def reject_where(batch: pl.DataFrame, condition: pl.Expr, reason: str | pl.Expr,
                  detail: pl.Expr | None = None) -> pl.DataFrame:
     """Set `reject_reason` (and optionally `reject_detail`) where `condition` holds and the row is
-    still kept; earlier reasons win."""
+    still kept; earlier reasons win. `reason` is one text, or an expression giving each row's."""
     batch = with_bookkeeping(batch)
+    reason = pl.lit(reason) if isinstance(reason, str) else reason.cast(pl.Utf8)
     hit = pl.col(REJECT_REASON).is_null() & condition.fill_null(False)
-    updates = [pl.when(hit).then(pl.lit(reason)).otherwise(pl.col(REJECT_REASON)).alias(REJECT_REASON)]
+    updates = [pl.when(hit).then(reason).otherwise(pl.col(REJECT_REASON)).alias(REJECT_REASON)]
     if detail is not None:
         updates.append(pl.when(hit).then(detail.cast(pl.Utf8))
                        .otherwise(pl.col(REJECT_DETAIL)).alias(REJECT_DETAIL))
     return batch.with_columns(updates)
-
-
-def as_batched_map(stage: Stage) -> Callable[[dict[str, list[Any]]], dict[str, list[Any]]]:
-    """Wrap a stage for `datasets.Dataset.map(fn, batched=True)` (and Ray's `map_batches`)."""
-
-    def apply(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        frame = with_bookkeeping(pl.DataFrame(batch))
-        check_reads(stage, frame.columns)
-        return stage(frame).to_dict(as_series=False)
-
-    return apply

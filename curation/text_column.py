@@ -24,6 +24,10 @@ TEXT = "text"
 INPUT_TEXT = "input_text"
 MISSING_TEXT, NOT_A_STRING, TOO_LONG = "missing_text", "not_a_string", "too_long"
 
+# The text as duplicate checks compare it: lower case, letters and digits only, single spaces.
+NORMALISED = (pl.col(TEXT).str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ")
+              .str.strip_chars())
+
 
 def use_text_column(frame: pl.DataFrame, column: str, *, path: str | None = None) -> pl.DataFrame:
     """`frame` with its `column` as `text`, by the rule above; an `InputError` names `path` when

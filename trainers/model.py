@@ -209,9 +209,3 @@ class LikeRegressor(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.embed(images).float()).squeeze(-1)
-
-
-def build_regressor(backbone: str = DEFAULT_BACKBONE, *, pretrained: bool = True,
-                    **options: Any) -> LikeRegressor:
-    """Build by Hub/open_clip name; pass `backbone_config=` (a dict) to build offline from a config."""
-    return LikeRegressor(RegressorConfig(backbone=backbone, **options), pretrained=pretrained)

@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from curation.testing.hub_cards import card_errors
-from curation.testing.hub_store import FileEntry, HubError, HubStore, Repo
+from curation.testing.hub_store import FileEntry, HubError, HubStore, Repo, path_item, tree_items
 
 logger = logging.getLogger(__name__)
 
@@ -368,30 +368,6 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 f"{quote(str(k))}={quote(str(v))}" for k, v in query.items())
             headers["Link"] = f'<{url}>; rel="next"'
         self._send_json(page, headers=headers)
-
-
-def tree_items(tree: dict[str, FileEntry], folder: str, recursive: bool) -> list[dict] | None:
-    """Files and folders under `folder` (direct children unless `recursive`); None when `folder` is absent."""
-    prefix = f"{folder}/" if folder else ""
-    below = sorted(path for path in tree if path.startswith(prefix))
-    if folder and not below:
-        return None
-    names: set[str] = set()
-    for path in below:
-        parts = path[len(prefix):].split("/")
-        depth = len(parts) if recursive else 1
-        names.update(prefix + "/".join(parts[:i + 1]) for i in range(min(depth, len(parts))))
-    return [path_item(tree, name) for name in sorted(names)]
-
-
-def path_item(tree: dict[str, FileEntry], path: str) -> dict | None:
-    if path in tree:
-        return tree[path].as_tree_item(path)
-    if any(name.startswith(path + "/") for name in tree):
-        children = sorted((name, e.git_oid) for name, e in tree.items() if name.startswith(path + "/"))
-        oid = hashlib.sha1(json.dumps(children).encode()).hexdigest()
-        return {"type": "directory", "oid": oid, "size": 0, "path": path}
-    return None
 
 
 def main() -> None:

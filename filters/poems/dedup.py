@@ -24,10 +24,9 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
-from curation.schema import REJECT_DETAIL, REJECT_REASON, ROW_ID, with_bookkeeping
-
-NORMALISED = (pl.col("text").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ")
-              .str.strip_chars())
+from curation.global_stages import run_in_one_frame
+from curation.schema import REJECT_DETAIL, REJECT_REASON, ROW_ID
+from curation.text_column import NORMALISED
 
 
 def shingle_hashes(batch: pl.DataFrame, size: int, seed: int) -> pl.DataFrame:
@@ -148,12 +147,4 @@ class MarkDuplicates:
 
     def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Duplicates within this one frame (the engine runs `prepare` and `plan` over a whole run)."""
-        prepared = self.prepare(batch)
-        update = (self.plan(prepared.select(ROW_ID, *self.plan_reads)).drop("text_hash")
-                  .rename({REJECT_REASON: "_reason", REJECT_DETAIL: "_detail"}))
-        marked = prepared.drop(self.drops).join(update, on=ROW_ID, how="left", maintain_order="left")
-        if not (self.drop_exact or self.drop_near):
-            return marked.drop("_reason", "_detail")
-        return with_bookkeeping(marked).with_columns(
-            pl.coalesce(REJECT_REASON, "_reason").alias(REJECT_REASON),
-            pl.coalesce(REJECT_DETAIL, "_detail").alias(REJECT_DETAIL)).drop("_reason", "_detail")
+        return run_in_one_frame(self, batch)

@@ -22,13 +22,9 @@ from scipy.special import softmax
 
 from curation.errors import InputError
 from curation.stage import reject_where
-from filters.posts.embedding import (
-    DEFAULT_CLIP_MODEL,
-    DEFAULT_CLIP_PRETRAINED,
-    embedding_matrix,
-    load_clip,
-    resolve_device,
-)
+from filters.posts.clip_defaults import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED
+from filters.posts.embedding import load_clip, resolve_device
+from filters.posts.schema import embedding_matrix
 
 DEFAULT_PROMPTS = Path(__file__).with_name("artwork_prompts.json")
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from curation.stage import reject_where
 from filters.posts.image_facts import DEFAULT_MAX_PIXELS, ImageFacts, ImageProblem, inspect_image
-from filters.posts.schema import DECODE_COLUMNS, reject_rows
+from filters.posts.schema import DECODE_COLUMNS
 
 FACT_COLUMNS = ("width", "height", "image_format", "image_animated")
 RESULT_SCHEMA = {**DECODE_COLUMNS, "_reason": pl.Utf8, "_detail": pl.Utf8}
@@ -45,7 +46,8 @@ class DecodeImages:
                 results = list(pool.map(self.inspect, paths, known))
         found = pl.DataFrame(results, schema=RESULT_SCHEMA)
         batch = batch.drop(*DECODE_COLUMNS, strict=False).hstack(found)
-        return reject_rows(batch, pl.col("_reason"), pl.col("_detail")).drop("_reason", "_detail")
+        reason = pl.col("_reason")
+        return reject_where(batch, reason.is_not_null(), reason, pl.col("_detail")).drop("_reason", "_detail")
 
     @staticmethod
     def _known_facts(batch: pl.DataFrame) -> list[ImageFacts | None]:

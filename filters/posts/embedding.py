@@ -26,13 +26,11 @@ import torch
 
 from curation.errors import CurationError
 from curation.stage import reject_where
+from filters.posts.clip_defaults import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED
 from filters.posts.image_loading import ImageLoader
-from filters.posts.near_duplicates import pack_bits, phash_bits
-from filters.posts.protection import noise_floor, purify
+from filters.posts.image_signals import noise_floor, pack_bits, phash_bits, purify
+from filters.posts.schema import EMBEDDING
 
-EMBEDDING = "clip_embedding"
-DEFAULT_CLIP_MODEL = "ViT-B-16"
-DEFAULT_CLIP_PRETRAINED = "laion2b_s34b_b88k"
 RANDOM_WEIGHTS_SEED = 0
 
 
@@ -117,13 +115,6 @@ def load_clip(clip_model: str, pretrained: str | None, device: str) -> ClipBundl
     return ClipBundle(model=model, tokenizer=open_clip.get_tokenizer(name), image_size=size,
                       mean=as_tensor(config["mean"]).view(1, 3, 1, 1),
                       std=as_tensor(config["std"]).view(1, 3, 1, 1), device=torch.device(device))
-
-
-def embedding_matrix(column: pl.Series) -> np.ndarray:
-    """A `clip_embedding` column (Array or List of floats) as a float32 (N, D) matrix."""
-    if isinstance(column.dtype, pl.Array):
-        return column.to_numpy().astype(np.float32, copy=False)
-    return np.asarray(column.to_list(), dtype=np.float32)
 
 
 @dataclass

@@ -32,13 +32,13 @@ from pathlib import Path
 import polars as pl
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from curation.stage import reject_where
 from filters.posts.addresses import AddressPolicy, parse_networks
 from filters.posts.c2pa_consent import c2pa_refusal
 from filters.posts.consent import Consent, ConsentPolicy
 from filters.posts.fetch_index import INDEX_NAME, FetchIndex, FetchResult
 from filters.posts.http_client import Fetched, FetchFailure, PinnedClient
 from filters.posts.image_facts import DEFAULT_MAX_PIXELS, ImageProblem, inspect_image
-from filters.posts.schema import reject_rows
 
 RECORD_EVERY = 64
 RESULT_SCHEMA = {
@@ -180,7 +180,8 @@ class FetchImages:
         )
         batch = batch.with_columns(pl.coalesce("_path", "image_path").alias("image_path"))
         missing = pl.when(pl.col("_key").is_null()).then(pl.lit("no_image"))
-        batch = reject_rows(batch, pl.coalesce("_reason", missing), pl.col("_detail"))
+        reason = pl.coalesce("_reason", missing)
+        batch = reject_where(batch, reason.is_not_null(), reason, pl.col("_detail"))
         return batch.drop("_url", "_local", "_key", "_path", "_reason", "_detail")
 
     @staticmethod

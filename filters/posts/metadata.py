@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from curation.schema import with_bookkeeping
-from filters.posts.schema import reject_rows
+from curation.stage import reject_where
 
 GENERATOR_SOFTWARE = (
     "stable diffusion",
@@ -211,8 +211,9 @@ class AIMetadata:
         batch = batch.drop(*RESULT_SCHEMA, strict=False).hstack(found)
         if not self.reject:
             return with_bookkeeping(batch)
-        return reject_rows(
+        return reject_where(
             batch,
-            pl.when(pl.col("ai_metadata").is_not_null()).then(pl.lit("ai_metadata")),
+            pl.col("ai_metadata").is_not_null(),
+            "ai_metadata",
             pl.format("{}: {}", pl.col("ai_metadata"), pl.col("ai_metadata_detail")),
         )

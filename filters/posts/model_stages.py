@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curation.stage import Stage
-from filters.posts.embedding import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED
-from filters.posts.near_duplicates import HASH_BITS
+from filters.posts.clip_defaults import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED
+from filters.posts.image_signals import HASH_BITS
 
 
 @dataclass

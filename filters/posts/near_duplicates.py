@@ -1,9 +1,7 @@
 """Perceptual near-duplicates: pHash (optionally confirmed by embedding cosine), most-liked copy kept.
 
-`phash_bits` is the classic DCT perceptual hash (as in the imagehash package): grey image averaged
-down to 32x32, 2-D DCT (scipy's orthonormal DCT-II matrix), the 8x8 lowest frequencies compared with
-their median, packed into a 64-bit integer. It is computed on the model's centre crop, on the GPU
-when there is one, batched, in the embedder's decode pass.
+The pHash (`filters.posts.image_signals.phash_bits`) is computed on the model's centre crop, on the
+GPU when there is one, batched, in the embedder's decode pass.
 
 `NearDuplicates` is a global stage (`curation.global_stages`): after every shard, `plan` sees the
 pHash (and, with `min_cosine`, the embedding) of every kept row and resolves the groups most-liked
@@ -16,44 +14,14 @@ embeddings with `min_cosine`); time with kept rows x rows.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import torch
-import torch.nn.functional as F  # noqa: N812
 
 from curation.schema import REJECT_DETAIL, REJECT_REASON, ROW_ID, with_bookkeeping
 from curation.stage import reject_where
-
-HASH_SIZE = 8
-SAMPLE_SIZE = 32
-HASH_BITS = HASH_SIZE * HASH_SIZE
-
-
-@functools.cache
-def _dct_matrix(device: str) -> torch.Tensor:
-    from scipy.fft import dct
-
-    return torch.tensor(dct(np.eye(SAMPLE_SIZE), norm="ortho", axis=0), dtype=torch.float32, device=device)
-
-
-def phash_bits(pixels: torch.Tensor) -> torch.Tensor:
-    """uint8 (B, 3, H, W) -> bool (B, 64) pHash bits, on the input's device."""
-    if pixels.shape[0] == 0:
-        return torch.empty(0, HASH_BITS, dtype=torch.bool, device=pixels.device)
-    weights = torch.tensor((0.299, 0.587, 0.114), device=pixels.device).view(1, 3, 1, 1)
-    grey = (pixels.float() * weights).sum(1, keepdim=True)
-    small = F.adaptive_avg_pool2d(grey, SAMPLE_SIZE)[:, 0]
-    dct = _dct_matrix(str(pixels.device))
-    low = (dct @ small @ dct.T)[:, :HASH_SIZE, :HASH_SIZE].flatten(1)
-    return low > low.median(dim=1, keepdim=True).values
-
-
-def pack_bits(bits: np.ndarray) -> np.ndarray:
-    """bool (N, 64) -> uint64 (N,), first bit most significant."""
-    return np.packbits(bits.astype(bool), axis=1).view(">u8").ravel().astype(np.uint64)
+from filters.posts.schema import embedding_matrix
 
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -158,6 +126,4 @@ class NearDuplicates:
     def _embeddings(self, rows: pl.DataFrame) -> np.ndarray | None:
         if self.min_cosine is None:
             return None
-        from filters.posts.embedding import embedding_matrix
-
         return embedding_matrix(rows["clip_embedding"])

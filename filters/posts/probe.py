@@ -20,6 +20,7 @@ from scipy.special import expit, softmax
 
 from curation.errors import InputError, StageError
 from curation.stage import reject_where
+from filters.posts.schema import embedding_matrix
 
 if TYPE_CHECKING:
     from filters.posts.embedding import ImageEmbedder
@@ -159,8 +160,6 @@ class ProbeFilter:
         return self._probe
 
     def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
-        from filters.posts.embedding import embedding_matrix
-
         probe = self.probe()
         threshold = probe.info.threshold if self.threshold is None else self.threshold
         scores = probe.score(embedding_matrix(batch["clip_embedding"])).astype(np.float32)

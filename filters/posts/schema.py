@@ -6,19 +6,14 @@ Fetch adds `image_path`, `image_sha256`, `image_bytes`; decode adds `width`, `he
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
-from curation.schema import (
-    BOOKKEEPING,
-    REJECT_DETAIL,
-    REJECT_REASON,
-    ROW_ID,
-    SOURCE_FILE,
-    SOURCE_ROW,
-    with_bookkeeping,
-)
+from curation.schema import ROW_ID, SOURCE_FILE, SOURCE_ROW
 
 UTC_DATETIME = pl.Datetime("us", "UTC")
+
+EMBEDDING = "clip_embedding"  # the L2-normalised open_clip image embedding the model stages share
 
 POST_COLUMNS: dict[str, pl.DataType] = {
     ROW_ID: pl.Utf8,
@@ -83,18 +78,8 @@ def _as_utc(dtype: pl.DataType) -> pl.Expr:
     return parse_created_at("created_at")
 
 
-def bookkeeping_schema() -> dict[str, pl.DataType]:
-    return dict.fromkeys(BOOKKEEPING, pl.Utf8)
-
-
-def reject_rows(batch: pl.DataFrame, reason: pl.Expr, detail: pl.Expr | None = None) -> pl.DataFrame:
-    """Set a per-row `reject_reason` (and `reject_detail`) where `reason` is not null and the row
-    is still kept; earlier reasons win."""
-    batch = with_bookkeeping(batch)
-    hit = pl.col(REJECT_REASON).is_null() & reason.is_not_null()
-    updates = [pl.when(hit).then(reason).otherwise(pl.col(REJECT_REASON)).alias(REJECT_REASON)]
-    if detail is not None:
-        updates.append(
-            pl.when(hit).then(detail.cast(pl.Utf8)).otherwise(pl.col(REJECT_DETAIL)).alias(REJECT_DETAIL)
-        )
-    return batch.with_columns(updates)
+def embedding_matrix(column: pl.Series) -> np.ndarray:
+    """A `clip_embedding` column (Array or List of floats) as a float32 (N, D) matrix."""
+    if isinstance(column.dtype, pl.Array):
+        return column.to_numpy().astype(np.float32, copy=False)
+    return np.asarray(column.to_list(), dtype=np.float32)

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 import polars as pl
 import pytest
 
+from curation.adapters import as_batched_map
 from curation.engine import run
 from curation.errors import StageError
 from curation.readers import open_reader
-from curation.stage import as_batched_map, reject_where
+from curation.stage import reject_where
 from curation.writers import read_shards
 
 

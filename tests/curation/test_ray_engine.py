@@ -13,9 +13,9 @@ from curation.manifest import without_timings
 from curation.readers import open_reader
 from curation.resources import Resources
 from curation.stage import reject_where
-from curation.writers import read_shards
 from filters.poems import MarkDuplicates
 from filters.poems.pipeline import poem_stages
+from tests.outputs import rows
 
 ray = pytest.importorskip("ray")
 from curation.ray_engine import WorkerResources, run_ray, stage_resources  # noqa: E402
@@ -42,11 +42,6 @@ class FakeModelScore:
     def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
         batch = batch.with_columns(pl.col("text").str.len_chars().alias("score"))
         return reject_where(batch, pl.col("score") < 12, "low_score")
-
-
-def rows(out: Path, part: str) -> pl.DataFrame:
-    frame = read_shards(out / part)
-    return frame.select(sorted(frame.columns)).sort("row_id")
 
 
 def assert_same_outputs(a: Path, b: Path, manifest_a, manifest_b, same_shards: bool = True) -> None:

@@ -16,6 +16,7 @@ from curation.manifest import without_timings
 from curation.testing.image_server import ImageServer
 from curation.writers import read_shards
 from tests.filters.posts.clip_helpers import tiny_clip_config
+from tests.outputs import rows as run_rows
 
 pytest.importorskip("ray")
 
@@ -68,9 +69,7 @@ def clean(posts: Path, out: Path, *options: str, models: bool = False) -> dict:
 
 
 def rows(out: Path, part: str) -> pl.DataFrame:
-    """A part's rows in a stable order, without `image_path` (each run has its own images folder)."""
-    frame = read_shards(out / part).drop("image_path")
-    return frame.select(sorted(frame.columns)).sort("row_id")
+    return run_rows(out, part, drop=["image_path"])  # each run has its own images folder
 
 
 def test_an_unknown_engine_is_refused(post_sample, tmp_path):

@@ -17,6 +17,7 @@ from curation.shards import plan_shards
 from curation.stage import reject_where
 from curation.writers import read_shards
 from filters.poems import MarkDuplicates
+from tests.outputs import rows as run_rows
 
 TEXTS = ["a long enough line", "short", "another long line", "a long enough line", "tiny", "third long one"]
 
@@ -58,9 +59,7 @@ def local_shards(tmp_path) -> Path:
 
 
 def rows(out: Path, part: str) -> pl.DataFrame:
-    """A part's rows in a stable order, without `source_file` (a path or a URL, by input)."""
-    frame = read_shards(out / part)
-    return frame.select(sorted(frame.columns)).drop("source_file").sort("row_id")
+    return run_rows(out, part, drop=["source_file"])  # a path or a URL, by input
 
 
 def assert_same_rows(out: Path, reference: Path) -> None:

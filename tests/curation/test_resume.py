@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from curate import app
 from curation.manifest import load_manifest
 from curation.writers import read_shards
+from tests.outputs import rows
 
 FORMS = 12
 
@@ -50,11 +51,6 @@ def kill_after_some_shards(args: list[str], out: Path, shards: int = 3) -> int:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
     return len(list(markers.glob("*.json")))
-
-
-def rows(out: Path, part: str) -> pl.DataFrame:
-    frame = read_shards(out / part)
-    return frame.select(sorted(frame.columns)).sort("row_id")
 
 
 def assert_same_run(resumed: Path, reference: Path) -> None:

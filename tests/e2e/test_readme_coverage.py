@@ -12,6 +12,11 @@ where the block sets the scene for several tests):
     demo-likes: test_setup.py::test_make_demo_likes_ends_with_a_predicted_like_count
     english-benchmark: test_benchmarks_readme.py::test_the_english_benchmark_block_prints_its_table
     gpu-suite-smoke: test_gpu_suite_readme.py::test_the_smoke_suite_fills_every_key_and_states_its_skips
+    library-cli: test_library_readme.py::cli_kept
+    library-datasets: test_library_readme.py::test_datasets_map_keeps_what_the_cli_keeps
+    library-datatrove: test_library_readme.py::test_datatrove_keeps_what_the_cli_keeps
+    library-input: test_library_readme.py::cli_kept
+    library-ray: test_library_readme.py::test_ray_data_keeps_what_the_cli_keeps
     likes-calibrate: test_posts_demo_flow.py::test_tail_calibration_is_saved_with_the_run
     likes-describe: test_posts_demo_flow.py::test_likes_describe_prints_the_error_table_and_saves_the_curves
     likes-prepare: test_likes_prepare_readme.py::test_prepare_then_train_on_the_copies

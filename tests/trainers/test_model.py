@@ -10,7 +10,6 @@ from trainers.model import (
     TINY_BACKBONES,
     LikeRegressor,
     RegressorConfig,
-    build_regressor,
     default_image_size,
     naflex_inputs,
 )
@@ -62,7 +61,7 @@ def test_naflex_patches_match_the_siglip2_image_processor_layout():
 @pytest.mark.parametrize("name", TINY_BACKBONES)
 def test_tiny_backbones_are_built_offline_by_name(name):
     torch.manual_seed(0)
-    by_name = build_regressor(name, image_size=32)  # pretrained by default: the tiny ones have no weights
+    by_name = LikeRegressor(RegressorConfig(backbone=name, image_size=32))  # the tiny ones have no weights
     assert by_name.config.backbone_config == tiny_backbone_config(name.removeprefix("tiny-"))
     assert by_name(torch.zeros(2, 3, 32, 32, dtype=torch.uint8)).shape == (2,)
     assert default_image_size(name) == 32 and default_image_size("google/siglip2-base-patch16-224") == 224

@@ -11,8 +11,8 @@ import pytest
 from curation.engine import run
 from curation.shards import plan_shards
 from curation.stage import reject_where
-from curation.writers import read_shards
 from filters.posts import DuplicatePosts, read_posts
+from tests.outputs import rows as run_rows
 
 
 def post(post_id: str, likes: int = 10, images: int = 1) -> dict:
@@ -47,8 +47,7 @@ class FewLikes:
 
 
 def rows(out: Path, part: str) -> pl.DataFrame:
-    frame = read_shards(out / part)
-    return frame.select(sorted(frame.columns)).sort("row_id", "source_file", "source_row")
+    return run_rows(out, part, order=["row_id", "source_file", "source_row"])
 
 
 def whole(reader) -> pl.DataFrame:

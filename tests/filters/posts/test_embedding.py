@@ -7,7 +7,8 @@ import torch
 
 from curation.errors import CurationError
 from curation.schema import with_bookkeeping
-from filters.posts.embedding import ImageEmbedder, embedding_matrix, load_clip
+from filters.posts.embedding import ImageEmbedder, load_clip
+from filters.posts.schema import embedding_matrix
 from tests.filters.posts.clip_helpers import gradient, noisy_texture, save, tiny_clip_config
 
 

@@ -5,7 +5,8 @@ from PIL import Image
 
 from curation.schema import with_bookkeeping
 from filters.posts.image_loading import crop_pil, open_rgb
-from filters.posts.near_duplicates import NearDuplicates, hamming, pack_bits, phash_bits
+from filters.posts.image_signals import pack_bits, phash_bits
+from filters.posts.near_duplicates import NearDuplicates, hamming
 from tests.filters.posts.clip_helpers import save, scene
 
 

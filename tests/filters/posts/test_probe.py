@@ -1,4 +1,5 @@
 import json
+import sys
 
 import numpy as np
 import polars as pl
@@ -6,6 +7,7 @@ import pytest
 from safetensors import safe_open
 from typer.testing import CliRunner
 
+from curate import main
 from curate.posts_models import app
 from curation.errors import InputError, StageError
 from curation.schema import with_bookkeeping
@@ -99,11 +101,14 @@ def test_fit_probe_command_saves_a_protection_probe(tmp_path):
     assert Probe.load(out).info.held_out_accuracy == report["held_out_accuracy"]
 
 
-def test_fit_probe_command_names_a_missing_positive_class(tmp_path):
+def test_fit_probe_command_names_a_missing_positive_class(tmp_path, monkeypatch, capsys):
     folder = labelled_folder(tmp_path / "data", per_class=4)
+    monkeypatch.setattr(sys, "argv", ["curate", "posts", "fit-probe", str(folder), "--out",
+                                      str(tmp_path / "p.safetensors"), "--clip-model", tiny_clip_config(),
+                                      "--clip-pretrained", "none"])
 
-    result = CliRunner().invoke(app, ["fit-probe", str(folder), "--out", str(tmp_path / "p.safetensors"),
-                                      "--clip-model", tiny_clip_config(), "--clip-pretrained", "none"])
+    with pytest.raises(SystemExit) as exit_:
+        main()  # the CLI's one error handler: one line, exit 2 for bad input
 
-    assert result.exit_code == 1
-    assert "positive class 'ai' is not a subfolder" in result.output
+    assert exit_.value.code == 2
+    assert "positive class 'ai' is not a subfolder" in capsys.readouterr().err

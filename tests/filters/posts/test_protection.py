@@ -5,8 +5,9 @@ import torch
 
 from curation.schema import with_bookkeeping
 from filters.posts.embedding import ImageEmbedder
+from filters.posts.image_signals import noise_floor, purify
 from filters.posts.probe import fit_probe
-from filters.posts.protection import ProtectionScore, noise_floor, purify
+from filters.posts.protection import ProtectionScore
 from tests.filters.posts.clip_helpers import gradient, labelled_folder, save, tiny_clip_config
 
 
