@@ -96,8 +96,8 @@ def run(
     clusters: int = typer.Option(2, help="k-means clusters for --embedder."),
 ) -> None:
     """Features of every model, the model x model matrix, subsets, covariates and semantics."""
-    from curation.alignment.analyses import alignment_matrix, axis_labels, heatmap
-    from curation.alignment.features import image_features, text_features
+    from curation.alignment.analyses import alignment_matrix
+    from curation.alignment.features import text_features
     from curation.alignment.layers import METRICS, SVCCA_REDUCTIONS
 
     if metric not in METRICS:
@@ -122,47 +122,14 @@ def run(
     vision: dict = {}
 
     if vision_models:
-        if not image_column:
-            raise InputError("--vision-models needs --image-column", field="image_column")
-        paths = [data.parent / p for p in df[image_column].to_list()]
-        vision = {
-            m: image_features(paths, m, batch_size=batch_size, device=device, cache_dir=cache)
-            for m in _split(vision_models)
-        }
+        vision = _vision_features(df, data, image_column, vision_models, batch_size, device, cache)
         cross = alignment_matrix(feats, vision, **settings)
         _write_matrix(cross, out, "language_x_vision", f"language x vision {metric}")
         summary["language_x_vision"] = cross.to_dict()
 
     duplicated, summary["duplicate_feature_rows"] = _duplicates(feats, vision)
     for name in subset:
-        mask = df[name].cast(bool).to_numpy()
-        if min(mask.sum(), (~mask).sum()) <= k:
-            raise InputError(
-                f"subset needs more than k={k} rows on each side, has {mask.sum()} / {(~mask).sum()}",
-                path=str(data),
-                field=name,
-            )
-        parts = {
-            flag: alignment_matrix(feats, mask=mask == flag, **settings)
-            for flag in (True, False)
-        }
-        for flag, part in parts.items():
-            _write_matrix(part, out, f"subset_{name}_{str(flag).lower()}", f"{name} = {flag}, N={part.n}")
-        difference = parts[True].scores - parts[False].scores
-        heatmap(
-            difference,
-            matrix.rows,
-            matrix.cols,
-            out / f"subset_{name}_difference.png",
-            title=f"{name}: true - false",
-            diverging=True,
-            **dict(zip(("xlabel", "ylabel"), axis_labels(metric), strict=True)),
-        )
-        summary[f"subset_{name}"] = {
-            "true": parts[True].to_dict(),
-            "false": parts[False].to_dict(),
-            "difference": difference.round(8).tolist(),
-        }
+        summary[f"subset_{name}"] = _subset(df, name, data, feats, matrix, out, settings)
 
     if matrix.per_sample is not None:
         summary["slopes"] = _covariates(
@@ -177,6 +144,38 @@ def run(
         highlight=False,
     )
 
+
+
+def _vision_features(df, data: Path, image_column: str, vision_models: str, batch_size: int,
+                     device: str | None, cache: Path) -> dict:
+    """Features of the images in `image_column` (paths relative to the data file) per vision model."""
+    from curation.alignment.features import image_features
+
+    if not image_column:
+        raise InputError("--vision-models needs --image-column", field="image_column")
+    paths = [data.parent / p for p in df[image_column].to_list()]
+    return {m: image_features(paths, m, batch_size=batch_size, device=device, cache_dir=cache)
+            for m in _split(vision_models)}
+
+
+def _subset(df, name: str, data: Path, feats: dict, matrix, out: Path, settings: dict) -> dict:
+    """The matrix on the rows where boolean column `name` is true, on the others, and their difference."""
+    from curation.alignment.analyses import alignment_matrix, axis_labels, heatmap
+
+    k, metric = settings["k"], settings["metric"]
+    mask = df[name].cast(bool).to_numpy()
+    if min(mask.sum(), (~mask).sum()) <= k:
+        raise InputError(f"subset needs more than k={k} rows on each side, has {mask.sum()} / "
+                         f"{(~mask).sum()}", path=str(data), field=name)
+    parts = {flag: alignment_matrix(feats, mask=mask == flag, **settings) for flag in (True, False)}
+    for flag, part in parts.items():
+        _write_matrix(part, out, f"subset_{name}_{str(flag).lower()}", f"{name} = {flag}, N={part.n}")
+    difference = parts[True].scores - parts[False].scores
+    heatmap(difference, matrix.rows, matrix.cols, out / f"subset_{name}_difference.png",
+            title=f"{name}: true - false", diverging=True,
+            **dict(zip(("xlabel", "ylabel"), axis_labels(metric), strict=True)))
+    return {"true": parts[True].to_dict(), "false": parts[False].to_dict(),
+            "difference": difference.round(8).tolist()}
 
 def _off_diagonal_mean(scores) -> float:
     import numpy as np

@@ -92,15 +92,16 @@ def ray_markers(plan: RunPlan, rows_per_file: int, resources: WorkerResources) -
 
 @contextlib.contextmanager
 def ray_session(address: str | None, num_cpus: int | None, progress: bool) -> Iterator[None]:
-    """Connect to `address`, or start a local Ray instance (of `num_cpus` CPUs, default all), unless
-    this process already has one; shuts down only what it started."""
+    """Connect to `address`, or start a new local Ray instance (of `num_cpus` CPUs, default all; never
+    a cluster that `ray start` left running), unless this process already has one; shuts down only
+    what it started."""
     import ray
 
     if ray.is_initialized():
         yield
         return
     try:
-        ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+        ray.init(address=address or "local", num_cpus=None if address else num_cpus, include_dashboard=False,
                  log_to_driver=False, logging_level="ERROR",
                  runtime_env={"env_vars": {"POLARS_MAX_THREADS": "1"}})  # a worker holds one CPU
     except (ConnectionError, ValueError, RuntimeError) as error:

@@ -120,11 +120,8 @@ def _distributed(backend: str | None) -> tuple[int, int, int]:
 def train(config: TrainConfig) -> dict[str, Any]:
     """Train (or resume) and return a summary: final step, last loss, checkpoint folder."""
     rank, local_rank, world = _distributed(config.dist_backend)
-    device = config.device or (f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    device = training_device(config, local_rank)
     cuda = device.startswith("cuda")
-    if cuda:
-        torch.cuda.set_device(device)
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(config.seed)
     model = LikeRegressor(config.model, pretrained=config.pretrained).to(device)
     optimizer = make_optimizer(model, config, fused=cuda)
@@ -135,25 +132,14 @@ def train(config: TrainConfig) -> dict[str, Any]:
                               rank=rank, world_size=world)
     ckpt_root = Path(config.out_dir) / "checkpoints"
     resume_from = latest_checkpoint(ckpt_root) if config.resume else None
-    state = {"step": 0, "epoch": 0, "done": 0}
-    if resume_from is not None:
-        state = load_checkpoint(resume_from, model, optimizer)
-    batches = _Batches(dataset, config, cuda, state["epoch"], state["done"])
-    step = state["step"]
-    if resume_from is None and config.init_head_bias:
-        first = next(batches)
-        batches = _Batches(dataset, config, cuda)
-        with torch.no_grad():
-            model.head[-1].bias.fill_(float(first["target"].float().mean()))
+    step, batches = start_or_resume(resume_from, model, optimizer, dataset, config, cuda)
     forward = torch.compile(model) if config.compile else model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
         forward = DistributedDataParallel(forward, device_ids=[local_rank] if cuda else None)
     if rank == 0:
-        Path(config.out_dir).mkdir(parents=True, exist_ok=True)
-        settings = json.dumps(asdict(config), default=str, indent=2)
-        (Path(config.out_dir) / "train_config.json").write_text(settings)
+        write_settings(config)
         console.print(f"training on {device} x{world}: step {step} -> {config.max_steps}"
                       + (f" (resumed from {resume_from.name})" if resume_from else ""))
     log_path = Path(config.out_dir) / "train_log.jsonl"
@@ -162,37 +148,18 @@ def train(config: TrainConfig) -> dict[str, Any]:
     while step < config.max_steps:
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, config, group["base_lr"])
-        total = torch.zeros((), device=device)
-        for micro in range(config.grad_accum):
-            batch = next(batches)
-            pixels = batch["pixels"].to(device, non_blocking=True)
-            target = batch["target"].to(device, non_blocking=True)
-            sync = world == 1 or micro == config.grad_accum - 1
-            with (torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda),
-                  forward.no_sync() if not sync else nullcontext()):
-                loss = loss_fn(forward(pixels), target) / config.grad_accum
-                loss.backward()
-            total += loss.detach()
-            seen += len(pixels)
+        total, images = accumulate_gradients(forward, loss_fn, batches, config, device, distributed=world > 1)
+        seen += images
         if config.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
         if step % config.log_every == 0 or step == config.max_steps:
-            if world > 1:  # the loss of the global batch, as one process would log it
-                torch.distributed.all_reduce(total)
-                total /= world
-            last_loss = float(total)
             elapsed, tick = time.perf_counter() - tick, time.perf_counter()
-            record = {"step": step, "loss": last_loss, "lr": optimizer.param_groups[0]["lr"],
-                      "images_per_s": seen * world / elapsed}
+            last_loss = log_progress(step, total, optimizer.param_groups[0]["lr"], seen * world / elapsed,
+                                     world, log_path if rank == 0 else None)
             seen = 0
-            if rank == 0:
-                console.print(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                       for k, v in record.items()))
-                with log_path.open("a") as log_file:
-                    log_file.write(json.dumps(record) + "\n")
         if rank == 0 and (step % config.checkpoint_every == 0 or step == config.max_steps):
             save_checkpoint(ckpt_root, step, model, optimizer,
                             {"epoch": batches.epoch, "done": batches.done, "world_size": world,
@@ -204,6 +171,72 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if rank == 0 and config.calibrate_data is not None:
         calibrate(model, config, device, [Path(config.out_dir), checkpoint])
     return {"step": step, "loss": last_loss, "checkpoint": str(checkpoint), "model": model}
+
+
+def start_or_resume(resume_from: Path | None, model: LikeRegressor, optimizer, dataset, config: TrainConfig,
+                    cuda: bool) -> tuple[int, _Batches]:
+    """(step, batches) from the checkpoint `resume_from`, or a fresh start whose head bias is set to
+    the first batch's mean target (with `config.init_head_bias`)."""
+    state = {"step": 0, "epoch": 0, "done": 0}
+    if resume_from is not None:
+        state = load_checkpoint(resume_from, model, optimizer)
+    batches = _Batches(dataset, config, cuda, state["epoch"], state["done"])
+    if resume_from is None and config.init_head_bias:
+        first = next(batches)
+        batches = _Batches(dataset, config, cuda)
+        with torch.no_grad():
+            model.head[-1].bias.fill_(float(first["target"].float().mean()))
+    return state["step"], batches
+
+
+def training_device(config: TrainConfig, local_rank: int) -> str:
+    """The configured device, else this rank's GPU, else the CPU; TF32 matmuls on CUDA."""
+    device = config.device or (f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda"):
+        torch.cuda.set_device(device)
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    return device
+
+
+def write_settings(config: TrainConfig) -> None:
+    Path(config.out_dir).mkdir(parents=True, exist_ok=True)
+    settings = json.dumps(asdict(config), default=str, indent=2)
+    (Path(config.out_dir) / "train_config.json").write_text(settings)
+
+
+def accumulate_gradients(forward, loss_fn, batches, config: TrainConfig, device: str,
+                         distributed: bool) -> tuple[torch.Tensor, int]:
+    """The micro-batches of one optimiser step, forward and backward under bf16 autocast on CUDA (DDP
+    syncs gradients on the last one only): (their summed loss, images seen)."""
+    total, seen = torch.zeros((), device=device), 0
+    for micro in range(config.grad_accum):
+        batch = next(batches)
+        pixels = batch["pixels"].to(device, non_blocking=True)
+        target = batch["target"].to(device, non_blocking=True)
+        sync = not distributed or micro == config.grad_accum - 1
+        with (torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")),
+              forward.no_sync() if not sync else nullcontext()):
+            loss = loss_fn(forward(pixels), target) / config.grad_accum
+            loss.backward()
+        total += loss.detach()
+        seen += len(pixels)
+    return total, seen
+
+
+def log_progress(step: int, total: torch.Tensor, lr: float, images_per_s: float, world: int,
+                 log_path: Path | None) -> float:
+    """The loss of the global batch (averaged over DDP ranks), printed and appended to `log_path`
+    (rank 0's); returns it."""
+    if world > 1:
+        torch.distributed.all_reduce(total)
+        total /= world
+    record = {"step": step, "loss": float(total), "lr": lr, "images_per_s": images_per_s}
+    if log_path is not None:
+        console.print(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                               for k, v in record.items()))
+        with log_path.open("a") as log_file:
+            log_file.write(json.dumps(record) + "\n")
+    return record["loss"]
 
 
 def calibrate(model: LikeRegressor, config: TrainConfig, device: str, folders: list[Path | None]) -> None:

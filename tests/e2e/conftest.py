@@ -23,6 +23,8 @@ from tests.e2e.readme import Block, readme_blocks
 # The word lists every user builds on a first run, built once for the whole suite (a returning user);
 # tests/filters/poems/test_lexicon_cache.py covers workers building them at once.
 WORD_LIST_CACHE = Path(tempfile.mkdtemp(prefix="curate-e2e-cache-"))
+# Set when the suite runs under `make test`; a user's own `make` at a terminal has none of them.
+MAKE_VARIABLES = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")
 LINKED = ("samples", "scripts", "benchmarks", "Makefile", "pyproject.toml", "constraints.txt", "README.md")
 # Waits for a server a block started with `&` before the block's next line: a user would not type
 # that fast. The test's own helper, not part of any README command.
@@ -76,7 +78,8 @@ class UserShell:
         self.home.mkdir()
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "OPENAI_", "PYTEST_"))}
+        inherited = {k: v for k, v in os.environ.items()
+                     if not k.startswith(("HF_", "OPENAI_", "PYTEST_")) and k not in MAKE_VARIABLES}
         return inherited | {
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
             "PYTHONPATH": str(REPO), "HOME": str(self.home), "COLUMNS": "200",

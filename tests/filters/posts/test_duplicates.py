@@ -127,7 +127,7 @@ def test_many_shards_on_ray_give_the_rows_of_one_local_shard(tmp_path):
     reader = read_posts(posts_jsonl(tmp_path / "posts.jsonl"), batch_size=4)
     stages = [DuplicatePosts.scan(reader), FewLikes()]
     one = run(reader, stages, tmp_path / "one", progress=False, shard_rows=1_000)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     try:
         on_ray = run_ray(reader, stages, tmp_path / "ray", progress=False, shard_rows=2)
     finally:
