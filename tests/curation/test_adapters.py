@@ -11,6 +11,7 @@ from curation.adapters import RayStages, as_batched_map, run_batch
 from curation.errors import StageError
 from curation.stage import reject_where
 from filters.poems import MarkDuplicates
+from tests.stages import RowDropper
 
 
 @dataclass
@@ -58,17 +59,8 @@ def test_a_stage_that_no_row_reaches_still_has_its_columns():
 
 
 def test_output_is_checked_and_global_stages_are_refused():
-    @dataclass
-    class Dropper:
-        name: str = "dropper"
-        reads: tuple[str, ...] = ()
-        adds: tuple[str, ...] = ()
-
-        def __call__(self, batch):
-            return batch.head(1)
-
     with pytest.raises(StageError, match="never drop them"):
-        run_batch([Dropper()], pl.DataFrame(ROWS))
+        run_batch([RowDropper()], pl.DataFrame(ROWS))
     with pytest.raises(StageError, match="stage 'dedup' needs every row at once"):
         as_batched_map([CountWords(), MarkDuplicates()])
     with pytest.raises(StageError, match="global stage"):

@@ -11,6 +11,7 @@ from curation.errors import StageError
 from curation.readers import open_reader
 from curation.stage import reject_where
 from curation.writers import read_shards
+from tests.stages import RowDropper
 
 
 @dataclass
@@ -64,17 +65,8 @@ def test_missing_column_is_named_up_front(tmp_path):
 
 
 def test_a_stage_that_drops_rows_is_refused(tmp_path):
-    @dataclass
-    class Dropper:
-        name: str = "dropper"
-        reads: tuple[str, ...] = ()
-        adds: tuple[str, ...] = ()
-
-        def __call__(self, batch):
-            return batch.head(1)
-
     with pytest.raises(StageError, match="never drop them"):
-        run(batches(), [Dropper()], tmp_path, progress=False)
+        run(batches(), [RowDropper()], tmp_path, progress=False)
 
 
 def test_same_stage_runs_under_datasets_map():
