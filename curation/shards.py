@@ -20,7 +20,7 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import polars as pl
 
@@ -73,14 +73,20 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
+def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """`write` into a temporary file of this process beside `path`, then move it into place, so that
+    readers and other processes writing the same file only ever see a whole one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w") as handle:
-        json.dump(payload, handle)
+    with open(temporary, "wb") as handle:
+        write(handle)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
+
+
+def write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
+    write_atomically(path, lambda handle: handle.write(json.dumps(payload).encode()))
 
 
 class ShardState:

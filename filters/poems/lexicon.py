@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from curation.errors import InputError
+from curation.shards import write_atomically
 
 HASH_SEED = 20_241_122
 EVIDENCE_FLOOR_ZIPF = 1.0  # wordfreq's lists stop near here; unseen words get this frequency
@@ -27,14 +28,12 @@ def cache_dir() -> Path:
 
 
 def cached_parquet(path: Path, build: Callable[[], pl.DataFrame]) -> pl.DataFrame:
-    """Read `path`, or build the table and write it there atomically (each process through its own
-    temporary file, so that workers building the same table at once do not trip over each other)."""
+    """Read `path`, or build the table and write it there atomically (workers building the same
+    table at once each write their own temporary file)."""
     if path.exists():
         return pl.read_parquet(path)
     table = build()
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    table.write_parquet(tmp)
-    tmp.replace(path)
+    write_atomically(path, table.write_parquet)
     return table
 
 
@@ -139,9 +138,7 @@ class HashedLookup:
             arrays = np.load(saved)
             return cls(arrays["hashes"], arrays["values"])
         lookup = cls.of(build(), key, value)
-        tmp = saved.with_suffix(f".{os.getpid()}.tmp.npz")  # one per process: workers may race here
-        np.savez(tmp, hashes=lookup.hashes, values=lookup.values)
-        tmp.replace(saved)
+        write_atomically(saved, lambda handle: np.savez(handle, hashes=lookup.hashes, values=lookup.values))
         return lookup
 
     def __call__(self, words: pl.Series) -> pl.Series:
