@@ -35,7 +35,8 @@ lexicon's cut-off. `archaic=True` also counts Middle and Early Modern English sp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -191,19 +192,35 @@ class EnglishFilter:
     reads: tuple[str, ...] = ("text",)
     adds: tuple[str, ...] = ("word_count", "english_share", "english_evidence", "latin_share",
                              "foreign_line_share", "foreign_run", "second_opinion", "second_foreign_run")
-    lexicon: pl.DataFrame = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
         if self.min_evidence is None:
             self.min_evidence = LANGID_MIN_EVIDENCE if self.mode == "langid" else DEFAULT_MIN_EVIDENCE
+
+    def setup(self) -> None:
+        """Load the word lists and the second opinion's model now (once per worker), not at the
+        first batch; building the stage loads nothing, so a process that only plans a run stays quick."""
+        _ = self.lexicon, self.lemmas, self.evidence, self.second
+
+    @cached_property
+    def lexicon(self) -> pl.DataFrame:
         words = (csv_lexicon(self.lexicon_csv, self.min_count) if self.lexicon_csv
                  else wordfreq_lexicon(self.min_zipf))
-        self.lexicon = words.with_columns(pl.lit(True).alias("in_lexicon"))
-        self.lemmas = lemma_table()
-        self.evidence = HashedLookup.cached(evidence_cache_path(), language_evidence, "word", "evidence")
-        self.second = SecondOpinion() if self.mode == "langid" else None
+        return words.with_columns(pl.lit(True).alias("in_lexicon"))
+
+    @cached_property
+    def lemmas(self) -> pl.DataFrame:
+        return lemma_table()
+
+    @cached_property
+    def evidence(self) -> HashedLookup:
+        return HashedLookup.cached(evidence_cache_path(), language_evidence, "word", "evidence")
+
+    @cached_property
+    def second(self) -> SecondOpinion | None:
+        return SecondOpinion() if self.mode == "langid" else None
 
     def word_table(self, words: pl.Series) -> pl.DataFrame:
         """Per distinct lower-cased word: is it English by the lexicon, and its evidence."""
