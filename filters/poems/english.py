@@ -38,7 +38,8 @@ possessive "'s" off unknown words, and counts words that only English uses (Engl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -200,20 +201,41 @@ class EnglishFilter:
     reads: tuple[str, ...] = ("text",)
     adds: tuple[str, ...] = ("word_count", "english_share", "english_evidence", "latin_share",
                              "foreign_line_share", "foreign_run", "second_opinion", "second_foreign_run")
-    lexicon: pl.DataFrame = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
         if self.min_evidence is None:
             self.min_evidence = LANGID_MIN_EVIDENCE if self.mode == "langid" else DEFAULT_MIN_EVIDENCE
-        words = (csv_lexicon(self.lexicon_csv, self.min_count) if self.lexicon_csv
-                 else wordfreq_lexicon(self.min_zipf))
-        self.lexicon = words
-        self.lexicon_words = HashedLookup.of_words(words["word"])  # membership by sorted 64-bit hashes:
-        self.english_words = HashedLookup.of_words(english_forms(words["word"]))  # no join per batch
-        self.evidence = HashedLookup.cached(evidence_cache_path(), language_evidence, "word", "evidence")
-        self.second = SecondOpinion() if self.mode == "langid" else None
+
+    def setup(self) -> None:
+        """Load the word lists and the second opinion's model now (once per worker), not at the
+        first batch; building the stage loads nothing, so a process that only plans a run stays quick."""
+        _ = self.lexicon, self.lexicon_words, self.english_words, self.evidence, self.second
+
+    @cached_property
+    def lexicon(self) -> pl.DataFrame:
+        """(word): the English lexicon, from `wordfreq` or the user's CSV."""
+        return (csv_lexicon(self.lexicon_csv, self.min_count) if self.lexicon_csv
+                else wordfreq_lexicon(self.min_zipf))
+
+    @cached_property
+    def lexicon_words(self) -> HashedLookup:
+        """The lexicon as a set of sorted 64-bit hashes: membership without a join per batch."""
+        return HashedLookup.of_words(self.lexicon["word"])
+
+    @cached_property
+    def english_words(self) -> HashedLookup:
+        """The lexicon's words and every form whose spaCy lookup lemma is one of them."""
+        return HashedLookup.of_words(english_forms(self.lexicon["word"]))
+
+    @cached_property
+    def evidence(self) -> HashedLookup:
+        return HashedLookup.cached(evidence_cache_path(), language_evidence, "word", "evidence")
+
+    @cached_property
+    def second(self) -> SecondOpinion | None:
+        return SecondOpinion() if self.mode == "langid" else None
 
     def word_table(self, words: pl.Series) -> pl.DataFrame:
         """Per distinct lower-cased word: is it English by the lexicon, and its evidence."""
