@@ -84,6 +84,9 @@ TINY_WORDS = 5
 TINY_MIN_EVIDENCE = -0.5
 SECOND_OPINION_MIN_WORDS = 4
 RARE_ENGLISH_EVIDENCE = 1.0
+UNKNOWN_WORDS_MIN_SHARE = 0.5
+UNKNOWN_WORDS_MIN_EVIDENCE = 0.0
+UNKNOWN_WORDS_MIN_NOT_FOREIGN = SEED_MIN_SHARE  # the seed's share, with unlisted words counted
 
 
 def tokens_of(text: pl.Expr, drop_mentions: bool = False) -> pl.Expr:
@@ -141,13 +144,24 @@ def plausible_expression(min_share: float, min_evidence: float) -> pl.Expr:
             | (pl.col("english_share") >= CONFIDENT_FULL_SHARE))
 
 
+def unknown_words_expression() -> pl.Expr:
+    """Mode langid: most words English and no evidence against English: the words the lexicon lacks
+    are unknown to every `wordfreq` language too (names, coinages, misspellings, or a language
+    without a word list), so the second opinion reads the text line by line."""
+    return ((pl.col("english_share") >= UNKNOWN_WORDS_MIN_SHARE)
+            & (pl.col("not_foreign_share") >= UNKNOWN_WORDS_MIN_NOT_FOREIGN)
+            & (pl.col("english_evidence") >= UNKNOWN_WORDS_MIN_EVIDENCE))
+
+
 def ask_expressions(min_share: float, min_evidence: float) -> tuple[pl.Expr, pl.Expr]:
     """Mode langid: (rows the second opinion judges whole, rows it judges line by line)."""
     readable = ((pl.col("word_count") >= SECOND_OPINION_MIN_WORDS) & ~tiny_expression()
                 & (pl.col("latin_share") >= MIN_LATIN_SHARE))
     plausible = plausible_expression(min_share, min_evidence)
-    whole = readable & plausible & ~confident_expression() & ~bilingual_expression()
-    lines = readable & bilingual_expression() & (plausible | confident_numbers())
+    confident = confident_expression()
+    whole = readable & plausible & ~confident & ~bilingual_expression()
+    lines = readable & ((bilingual_expression() & (plausible | confident_numbers()))
+                        | (unknown_words_expression() & ~plausible & ~confident))
     return whole, lines
 
 
@@ -163,7 +177,8 @@ def line_scores(tokens: pl.DataFrame) -> pl.DataFrame:
     """Per (row, line): word count, English words, evidence sum and count, and the foreign flag."""
     lines = tokens.group_by("row", "line").agg(
         pl.len().alias("words"), pl.col("english").sum().alias("english"),
-        pl.col("evidence").sum().alias("evidence"), pl.col("evidence").count().alias("scored"))
+        pl.col("evidence").sum().alias("evidence"), pl.col("evidence").count().alias("scored"),
+        (~pl.col("english") & (pl.col("evidence") == 0.0)).sum().alias("unknown"))
     foreign = ((pl.col("english") < FOREIGN_LINE_MAX_SHARE * pl.col("words"))
                | (pl.col("evidence") < FOREIGN_LINE_MAX_EVIDENCE * pl.col("scored")))
     return lines.sort("row", "line").with_columns(
@@ -200,7 +215,8 @@ class EnglishFilter:
     name: str = "english"
     reads: tuple[str, ...] = ("text",)
     adds: tuple[str, ...] = ("word_count", "english_share", "english_evidence", "latin_share",
-                             "foreign_line_share", "foreign_run", "second_opinion", "second_foreign_run")
+                             "foreign_line_share", "foreign_run", "not_foreign_share", "second_opinion",
+                             "second_foreign_run")
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -252,23 +268,38 @@ class EnglishFilter:
         if self.mode == "langid":
             table = table.with_columns(pl.col("english") | (pl.col("evidence") >= RARE_ENGLISH_EVIDENCE)
                                        .fill_null(False))
+        return self.archaic_spellings(table)
+
+    def archaic_spellings(self, table: pl.DataFrame) -> pl.DataFrame:
+        """With `archaic=True`, Middle and Early Modern spellings of lexicon words count as English
+        (their spelling is no language evidence). In the default langid mode, such a spelling with no
+        evidence for English is evidence against Modern English, as foreign letters are, so Middle
+        English is not read as a text of unknown words (`unknown_words_expression`)."""
         if self.archaic:
-            archaic = archaic_english(table.filter(~pl.col("english"))["token"], self.lexicon)
-            archaic_word = pl.col("archaic").fill_null(False)  # its spelling is no language evidence
-            table = table.join(archaic, on="token", how="left").with_columns(
-                pl.col("english") | archaic_word,
-                pl.when(archaic_word).then(0.0).otherwise(pl.col("evidence")).alias("evidence"),
-            ).drop("archaic")
-        return table
+            candidates = table.filter(~pl.col("english"))
+        elif self.mode == "langid":
+            candidates = table.filter(~pl.col("english") & (pl.col("evidence") >= -self.foreign_oov_penalty)
+                                      & (pl.col("evidence") <= 0.0))
+        else:
+            return table
+        archaic = archaic_english(candidates["token"], self.lexicon)
+        word = pl.col("archaic").fill_null(False)
+        evidence = 0.0 if self.archaic else -self.foreign_oov_penalty
+        return table.join(archaic, on="token", how="left").with_columns(
+            pl.col("english") | (word & self.archaic),
+            pl.when(word).then(evidence).otherwise(pl.col("evidence")).alias("evidence"),
+        ).drop("archaic")
 
     def scores(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Per row: word_count, english_share, english_evidence, latin_share, foreign_line_share,
-        foreign_run (row order kept)."""
+        foreign_run, not_foreign_share (English words plus words no list knows; row order kept)."""
         lines = line_scores(self.tokens(batch))
         per_row = lines.group_by("row").agg(
             pl.col("words").sum().alias("word_count"),
             (pl.col("english").sum() / pl.col("words").sum()).alias("english_share"),
             (pl.col("evidence").sum() / pl.col("scored").sum()).alias("english_evidence"),
+            ((pl.col("english").sum() + pl.col("unknown").sum()) / pl.col("words").sum())
+            .alias("not_foreign_share"),
             foreign_line_share(), longest_foreign_run())
         return (pl.DataFrame({"row": pl.int_range(batch.height, eager=True, dtype=pl.UInt32)})
                 .join(per_row, on="row", how="left")
@@ -277,7 +308,8 @@ class EnglishFilter:
                         pl.col("english_evidence").fill_nan(0.0).fill_null(0.0).cast(pl.Float32),
                         latin_share(batch["text"]),
                         pl.col("foreign_line_share").fill_nan(0.0).fill_null(0.0).cast(pl.Float32),
-                        pl.col("foreign_run").fill_null(0).cast(pl.Int32)))
+                        pl.col("foreign_run").fill_null(0).cast(pl.Int32),
+                        pl.col("not_foreign_share").fill_null(0.0).cast(pl.Float32)))
 
     def tokens(self, batch: pl.DataFrame) -> pl.DataFrame:
         """One row per token: (row, line, english, evidence)."""

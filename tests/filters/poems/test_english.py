@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from filters.poems.english import EnglishFilter
+from filters.poems.english import EnglishFilter, unknown_words_expression
 from filters.poems.lexicon import HashedLookup, english_forms
 
 
@@ -131,3 +131,28 @@ def test_the_lexicon_set_holds_the_inflections_of_its_words():
     assert {"cat", "cats", "go", "went", "gone"} <= set(forms.to_list())
     lookup = HashedLookup.of_words(forms)
     assert lookup.contains(pl.Series(["went", "chat", None])).to_list() == [True, False, False]
+
+
+def test_english_with_words_no_list_knows_goes_to_the_second_opinion(english):
+    """Coinages and names lower the share but carry no evidence against English (dev split)."""
+    texts = ["He is a Bretwaldian Altostratus.", "Complex nonsolutions to simple nonproblems."]
+    out = english(pl.DataFrame({"text": texts}))
+    assert out["reject_reason"].to_list() == [None, None]
+    assert out["english_share"].max() < 0.75 and out["not_foreign_share"].min() >= 0.8
+    assert out["second_opinion"].to_list() == [1.0, 1.0]
+
+
+def test_words_of_other_languages_keep_a_text_from_the_unknown_words_zone():
+    scores = pl.DataFrame({"english_share": [0.6, 0.6, 0.6], "not_foreign_share": [0.9, 0.7, 0.9],
+                           "english_evidence": [0.1, 0.1, -0.1]})
+    assert scores.select(unknown_words_expression())["english_share"].to_list() == [True, False, False]
+
+
+def test_an_archaic_spelling_is_evidence_against_modern_english_by_default():
+    words = pl.Series(["broughte", "firste", "brought"])
+    default, archaic = EnglishFilter().word_table(words), EnglishFilter(archaic=True).word_table(words)
+    assert dict(default.select("token", "evidence").iter_rows())["firste"] == -2.0
+    assert dict(default.select("token", "english").iter_rows()) == {"broughte": False, "firste": False,
+                                                                    "brought": True}
+    assert dict(archaic.select("token", "evidence").iter_rows())["firste"] == 0.0
+    assert archaic["english"].to_list() == [True, True, True]
