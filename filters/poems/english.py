@@ -153,16 +153,17 @@ def unknown_words_expression() -> pl.Expr:
             & (pl.col("english_evidence") >= UNKNOWN_WORDS_MIN_EVIDENCE))
 
 
-def ask_expressions(min_share: float, min_evidence: float) -> tuple[pl.Expr, pl.Expr]:
-    """Mode langid: (rows the second opinion judges whole, rows it judges line by line)."""
+def ask_expressions(min_share: float, min_evidence: float) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Mode langid: (rows the second opinion judges whole, rows it judges line by line, rows of
+    unknown words it judges line by line unless old spellings make them Middle English)."""
     readable = ((pl.col("word_count") >= SECOND_OPINION_MIN_WORDS) & ~tiny_expression()
                 & (pl.col("latin_share") >= MIN_LATIN_SHARE))
     plausible = plausible_expression(min_share, min_evidence)
     confident = confident_expression()
     whole = readable & plausible & ~confident & ~bilingual_expression()
-    lines = readable & ((bilingual_expression() & (plausible | confident_numbers()))
-                        | (unknown_words_expression() & ~plausible & ~confident))
-    return whole, lines
+    lines = readable & bilingual_expression() & (plausible | confident_numbers())
+    unknown = readable & unknown_words_expression() & ~plausible & ~confident & ~lines
+    return whole, lines, unknown
 
 
 def langid_keep() -> pl.Expr:
@@ -272,23 +273,27 @@ class EnglishFilter:
 
     def archaic_spellings(self, table: pl.DataFrame) -> pl.DataFrame:
         """With `archaic=True`, Middle and Early Modern spellings of lexicon words count as English
-        (their spelling is no language evidence). In the default langid mode, such a spelling with no
-        evidence for English is evidence against Modern English, as foreign letters are, so Middle
-        English is not read as a text of unknown words (`unknown_words_expression`)."""
-        if self.archaic:
-            candidates = table.filter(~pl.col("english"))
-        elif self.mode == "langid":
-            candidates = table.filter(~pl.col("english") & (pl.col("evidence") >= -self.foreign_oov_penalty)
-                                      & (pl.col("evidence") <= 0.0))
-        else:
+        (their spelling is no language evidence)."""
+        if not self.archaic:
             return table
-        archaic = archaic_english(candidates["token"], self.lexicon)
+        archaic = archaic_english(table.filter(~pl.col("english"))["token"], self.lexicon_words.contains)
         word = pl.col("archaic").fill_null(False)
-        evidence = 0.0 if self.archaic else -self.foreign_oov_penalty
         return table.join(archaic, on="token", how="left").with_columns(
-            pl.col("english") | (word & self.archaic),
-            pl.when(word).then(evidence).otherwise(pl.col("evidence")).alias("evidence"),
+            pl.col("english") | word, pl.when(word).then(0.0).otherwise(pl.col("evidence")).alias("evidence"),
         ).drop("archaic")
+
+    def old_spelling_share(self, texts: pl.Series) -> pl.Series:
+        """Per text: the share of its words that no word list knows and that are old spellings of
+        lexicon words ("broughte", "kynge"): Middle English, not names or coinages. Asked only of
+        the few texts of unknown words (`unknown_words_expression`), as the check is slow."""
+        tokens = (texts.to_frame("text").with_row_index("row")
+                  .select("row", tokens_of(pl.col("text").str.to_lowercase(), True).alias("token"))
+                  .explode("token"))
+        table = self.word_table(tokens["token"].drop_nulls())
+        unknown = table.filter(~pl.col("english") & (pl.col("evidence") == 0.0))["token"]
+        old = archaic_english(unknown, self.lexicon_words.contains).filter("archaic")["token"]
+        return (tokens.group_by("row").agg(pl.col("token").is_in(old.implode()).mean().fill_null(0.0))
+                .sort("row")["token"])
 
     def scores(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Per row: word_count, english_share, english_evidence, latin_share, foreign_line_share,
@@ -338,16 +343,29 @@ class EnglishFilter:
         and `second_foreign_run`, for the rows the lexicon leaves open; null elsewhere."""
         share, run = [None] * batch.height, [None] * batch.height
         if self.second is not None:
-            whole, lines = ask_expressions(self.min_share, self.min_evidence)
-            asked = batch.select(whole.alias("whole"), lines.alias("lines"))
+            whole, lines, unknown = ask_expressions(self.min_share, self.min_evidence)
+            asked = batch.select(whole.alias("whole"), lines.alias("lines"), unknown.alias("unknown"))
             texts = batch["text"]
             for i in asked["whole"].arg_true().to_list():
                 english = self.second.is_english(texts[i])
                 share[i], run[i] = float(english), int(not english)
-            for i in asked["lines"].arg_true().to_list():
+            by_lines = asked["lines"].arg_true().to_list() + self.without_old_spellings(batch, asked["unknown"])
+            for i in by_lines:
                 share[i], run[i] = self.second.by_lines(texts[i])
         return pl.DataFrame([pl.Series("second_opinion", share, dtype=pl.Float32),
                              pl.Series("second_foreign_run", run, dtype=pl.Int32)])
+
+    def without_old_spellings(self, batch: pl.DataFrame, unknown: pl.Series) -> list[int]:
+        """The rows of unknown words that stay so once old spellings count as words with foreign
+        letters: no longer unknown, and the foreign-letter penalty off the evidence."""
+        rows = unknown.arg_true()
+        if rows.is_empty():
+            return []
+        old = self.old_spelling_share(batch["text"].gather(rows))
+        evidence = batch["english_evidence"].gather(rows) - self.foreign_oov_penalty * old
+        modern = ((batch["not_foreign_share"].gather(rows) - old >= UNKNOWN_WORDS_MIN_NOT_FOREIGN)
+                  & (evidence >= UNKNOWN_WORDS_MIN_EVIDENCE))
+        return rows.filter(modern).to_list()
 
     def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
         batch = pl.concat([batch.drop(self.adds, strict=False), self.scores(batch)], how="horizontal")

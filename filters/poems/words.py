@@ -64,9 +64,9 @@ def archaic_variants(words: pl.Series) -> pl.DataFrame:
             .explode("variant").filter(pl.col("variant") != pl.col("token")).unique())
 
 
-def archaic_english(words: pl.Series, lexicon: pl.DataFrame) -> pl.DataFrame:
-    """(token, archaic): whether some archaic spelling variant of the word is in `lexicon` (word)."""
-    variants = archaic_variants(words).join(lexicon.select(pl.col("word").alias("variant")),
-                                            on="variant", how="semi")
-    return words.to_frame("token").select(
-        "token", pl.col("token").is_in(variants["token"].implode()).alias("archaic"))
+def archaic_english(words: pl.Series, in_lexicon: Callable[[pl.Series], pl.Series]) -> pl.DataFrame:
+    """(token, archaic): whether some archaic spelling variant of the word is a lexicon word
+    (`in_lexicon`: per word, true or false)."""
+    variants = archaic_variants(words)
+    found = variants.filter(in_lexicon(variants["variant"]))["token"]
+    return words.to_frame("token").select("token", pl.col("token").is_in(found.implode()).alias("archaic"))

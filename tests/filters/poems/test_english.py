@@ -148,11 +148,14 @@ def test_words_of_other_languages_keep_a_text_from_the_unknown_words_zone():
     assert scores.select(unknown_words_expression())["english_share"].to_list() == [True, False, False]
 
 
-def test_an_archaic_spelling_is_evidence_against_modern_english_by_default():
-    words = pl.Series(["broughte", "firste", "brought"])
-    default, archaic = EnglishFilter().word_table(words), EnglishFilter(archaic=True).word_table(words)
-    assert dict(default.select("token", "evidence").iter_rows())["firste"] == -2.0
-    assert dict(default.select("token", "english").iter_rows()) == {"broughte": False, "firste": False,
-                                                                    "brought": True}
-    assert dict(archaic.select("token", "evidence").iter_rows())["firste"] == 0.0
-    assert archaic["english"].to_list() == [True, True, True]
+def test_old_spellings_no_list_knows_are_counted_for_the_unknown_words_zone(english):
+    texts = pl.Series(["He broughte the firste fyre", "He is a Bretwaldian Altostratus"])
+    assert english.old_spelling_share(texts).to_list() == [0.2, 0.0]  # "broughte"; "firste" is listed
+
+
+def test_middle_english_is_no_text_of_unknown_words(english):
+    chaucer = ("Almighty and al merciable queene,\nTo whom that al this world fleeth for socour,\n"
+               "To have relees of sinne, of sorwe, and teene,\nGlorious virgine, of alle floures flour,")
+    out = english(pl.DataFrame({"text": [chaucer]}))
+    assert out["reject_reason"].to_list() == ["not_english"] and out["second_opinion"].to_list() == [None]
+    assert EnglishFilter(archaic=True)(pl.DataFrame({"text": [chaucer]}))["reject_reason"][0] is None
