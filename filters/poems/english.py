@@ -349,7 +349,8 @@ class EnglishFilter:
             for i in asked["whole"].arg_true().to_list():
                 english = self.second.is_english(texts[i])
                 share[i], run[i] = float(english), int(not english)
-            by_lines = asked["lines"].arg_true().to_list() + self.without_old_spellings(batch, asked["unknown"])
+            unknown = self.without_old_spellings(batch, asked["unknown"])
+            by_lines = asked["lines"].arg_true().to_list() + unknown
             for i in by_lines:
                 share[i], run[i] = self.second.by_lines(texts[i])
         return pl.DataFrame([pl.Series("second_opinion", share, dtype=pl.Float32),
