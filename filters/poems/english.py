@@ -25,6 +25,11 @@ words that the lexicon lacks still show English evidence). Weak: share >= 0.75 a
 -1.0 * sqrt(12 / n), or confident but bilingual: a second opinion decides (py3langid, line by line,
 `filters.poems.second_opinion`): kept when at least 75% of the words are on lines it calls
 English, so a foreign epigraph or refrain stays, a poem followed by its translation goes.
+Unknown words: share >= 0.5, evidence >= 0, and at least 80% of the words English or unknown to
+every `wordfreq` list (`not_foreign_share`: names, coinages, misspellings such as "Bretwaldian
+Altostratus", "nonsolutions", or a language without a list): the second opinion reads it line by
+line too, unless old spellings of lexicon words ("broughte") make it Middle English (the default
+policy rejects that; those count as words with foreign letters).
 Very short texts are too short for the second opinion's n-grams: a text of at most 5 words
 (`TINY_WORDS`) is kept when every word is English and the evidence is at least -0.5; one of under
 4 words that is not, is rejected. Anything else is rejected. That mode also drops social-media
@@ -349,8 +354,8 @@ class EnglishFilter:
             for i in asked["whole"].arg_true().to_list():
                 english = self.second.is_english(texts[i])
                 share[i], run[i] = float(english), int(not english)
-            unknown = self.without_old_spellings(batch, asked["unknown"])
-            by_lines = asked["lines"].arg_true().to_list() + unknown
+            modern = self.without_old_spellings(batch, asked["unknown"])
+            by_lines = asked["lines"].arg_true().to_list() + modern
             for i in by_lines:
                 share[i], run[i] = self.second.by_lines(texts[i])
         return pl.DataFrame([pl.Series("second_opinion", share, dtype=pl.Float32),
