@@ -5,20 +5,20 @@ Images: small RGB pictures whose colour value, saturation, stripe frequency and 
 drawn from a latent vector; a latent *quality* is a fixed combination of those visual factors.
 Likes: log likes = signal * quality + noise, the upper tail compressed (`--tail`) and each half
 scaled so the cbrt*log target has the seed's quartiles (11.63 / 20.10 / 33.92). The default world is
-the seed's: with `--tail 0.22` the target's mean, std and maximum (about 25.3, 18.5, 170-185 on
-124,800 posts) match the seed's 25.44, 18.20 and 218.70 (on 3.6M posts), where a log-normal tail
-(`--tail 0`) gives std 21-23 and maxima of 300-500; and at `--signal 0.7` the oracle's MSE,
-187-192, is the seed's eval MSE of 191.52 (R^2 0.45). The seed's model reached that MSE, so the
+the seed's: with `--tail 0.22` the target's mean, std and maximum (about 25.3, 18.5-18.7, 182-199
+on 124,800 posts) match the seed's 25.44, 18.20 and 218.70 (on 3.6M posts), where a log-normal tail
+(`--tail 0 --signal 0.81`) gives std 21.4-21.7 and maxima of 297-354; and at `--signal 0.7` the
+oracle's population MSE, 186-191, is the seed's eval MSE of 191.52. The seed's model reached that MSE, so the
 true oracle is at least that good: this is the noisiest world consistent with the seed.
 Model: a frozen random-convolution backbone (fixed random filters, ReLU, pooling) gives the
 embedding; the regressor's head (`trainers.model.build_head`, LAION-style MLP) is trained on the
 cbrt*log target of `--train` posts with each `trainers.losses` option. `--held-out` further posts
 form the validation split (held out: the tail stretch and the retransformation fix are fitted there)
 and as many the test split (every figure printed). The held-out splits are large so that the
-calibration figures measure the methods, not the draw: on 9,600 test posts a decile's mean likes
-has a sampling sd of 3-5%, and even the oracle's calibrated predictor was off by up to 15% in a
-decile. The oracle (`likes_oracle.py`) gives the oracle's own errors, the predictor f(E[likes|q])
-and the frontier with its upper bound. CPU only, a few minutes per seed on 2 cores.
+calibration figures measure the methods, not the draw: with `--held-out 9600` even the oracle's
+calibrated predictor is off by up to 9% in a decile of test posts (2.5-5% with 48,000). The oracle
+(`likes_oracle.py`) gives the oracle's own errors, the predictor f(E[likes|q]) and the frontier
+with its upper bound. CPU only, a few minutes for three seeds on 2 cores.
 
     .venv/bin/python benchmarks/synthetic_likes.py [--train 28800] [--held-out 48000] [--epochs 20]
         [--seeds 0,1,2] [--signal 0.7] [--aim 0.985]

@@ -17,7 +17,7 @@ posts predicted above the highest held-out target (wild extrapolations) are left
 
 `aim` is a design choice: the corrected score aims at aim * E[likes | prediction]. Full calibration
 (aim 1.0) is not free in transformed space: on the synthetic benchmark's test posts it costs
-x1.028-1.033 RMSE over the MSE head (the oracle's own f(E[likes | quality]) costs x1.028-1.030
+x1.028-1.033 RMSE over the MSE head (the oracle's own f(E[likes | quality]) costs x1.027-1.030
 over the oracle), because raising a prediction by a like ratio r costs about (pred * log(r) / 3)^2
 and the highest predictions carry most of that. The default, DEFAULT_AIM = 0.985, leaves every bin
 and the sum 1.5% low and costs x1.024-1.028 there; pass 1.0 for an unbiased E[likes | image].
