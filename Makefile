@@ -27,8 +27,10 @@ demo: $(STAMP)
 demo-likes: $(STAMP)
 	$(BIN)/python scripts/demo_likes.py --out out/demo-likes $(DEMO_LIKES_ARGS)
 
+# Test files run in TEST_WORKERS processes (pytest-xdist; a file's tests stay in one process).
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # ruff, then import-linter: dependencies point one way (the contracts are in pyproject.toml).
 lint: $(STAMP)

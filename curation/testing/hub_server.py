@@ -36,6 +36,11 @@ API = r"/api/(?P<kind>models|datasets|spaces)/" + REPO
 FILES = r"/(?:(?P<kind>datasets|spaces)/)?" + REPO
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # upload and download threads connect at once (socketserver's default is 5)
+
+
 class LocalHub:
     """Serve a HubStore on 127.0.0.1 in a background thread (`with LocalHub(root) as hub`) or in front."""
 
@@ -46,8 +51,7 @@ class LocalHub:
         self.rate_limited_commits, self.refused_commits = rate_limited_commits, 0
         self.unhandled: list[str] = []
         self.requests: list[tuple[str, str]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), _handler_for(self))
         self._thread: threading.Thread | None = None
 
     @property

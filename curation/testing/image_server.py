@@ -160,6 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A fetcher's threads connect at once; socketserver's backlog of 5 drops the SYNs past it, and
+    # such a client waits a second for its retransmit: a connect timeout that the server caused.
+    request_queue_size = 128
     owner: ImageServer
 
     def handle_error(self, request: object, client_address: object) -> None:

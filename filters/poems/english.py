@@ -25,17 +25,21 @@ words that the lexicon lacks still show English evidence). Weak: share >= 0.75 a
 -1.0 * sqrt(12 / n), or confident but bilingual: a second opinion decides (py3langid, line by line,
 `filters.poems.second_opinion`): kept when at least 75% of the words are on lines it calls
 English, so a foreign epigraph or refrain stays, a poem followed by its translation goes.
-Anything else is rejected. That mode also repairs split words before counting ("C-ouplet",
-"A nother", "reprehensi ble": a single letter or two unknown fragments joined when the join is an
-English word), reads a possessive "'s" off unknown words, and counts words that only English uses
-(English Zipf at least 1.0 above every other language) as English though they are rarer than the
-lexicon's cut-off. `archaic=True` also counts Middle and Early Modern English spellings ("kynge",
+Very short texts are too short for the second opinion's n-grams: a text of at most 5 words
+(`TINY_WORDS`) is kept when every word is English and the evidence is at least -0.5; one of under
+4 words that is not, is rejected. Anything else is rejected. That mode also drops social-media
+handles ("@name"), repairs split words before counting ("C-ouplet", "A nother", "reprehensi ble":
+a single letter or two unknown fragments joined when the join is an English word), reads a
+possessive "'s" off unknown words, and counts words that only English uses (English Zipf at least
+1.0 above every other language) as English though they are rarer than the lexicon's cut-off.
+`archaic=True` also counts Middle and Early Modern English spellings ("kynge",
 "haue", "firste", "fleeth") as English when a spelling variant is in the lexicon.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -44,9 +48,9 @@ from curation.stage import reject_where
 from filters.poems.lexicon import (
     HashedLookup,
     csv_lexicon,
+    english_forms,
     evidence_cache_path,
     language_evidence,
-    lemma_table,
     wordfreq_lexicon,
 )
 from filters.poems.second_opinion import SecondOpinion
@@ -54,6 +58,7 @@ from filters.poems.words import archaic_english, repair_split_words
 
 TOKEN = r"\p{L}[\p{L}\p{M}]*(?:'\p{L}[\p{L}\p{M}]*)*"
 FOREIGN_LETTERS = r"[^a-z']"
+MENTION = r"@\w+"  # a social-media handle names an account: no word of any language
 MODES = ("share", "share+evidence", "langid")
 
 # Chosen on the dev split of benchmarks/english_eval.py; the seed's own rule is mode="share" at 0.8.
@@ -75,11 +80,14 @@ CONFIDENT_EVIDENCE = 0.4
 CONFIDENT_SHARE = 0.5
 CONFIDENT_FULL_SHARE = 0.95  # nearly every word English and no evidence against: confident as well
 MIN_SECOND_OPINION = 0.75
-TINY_WORDS = 3
+TINY_WORDS = 5
+TINY_MIN_EVIDENCE = -0.5
+SECOND_OPINION_MIN_WORDS = 4
 RARE_ENGLISH_EVIDENCE = 1.0
 
 
-def tokens_of(text: pl.Expr) -> pl.Expr:
+def tokens_of(text: pl.Expr, drop_mentions: bool = False) -> pl.Expr:
+    text = text.str.replace_all(MENTION, " ") if drop_mentions else text
     return text.str.replace_all("[’‘`]", "'").str.extract_all(TOKEN)
 
 
@@ -121,7 +129,8 @@ def confident_numbers() -> pl.Expr:
 
 def tiny_expression() -> pl.Expr:
     """Mode langid: a text of at most TINY_WORDS words is English when all its words are."""
-    return (pl.col("word_count") <= TINY_WORDS) & (pl.col("english_share") >= 1.0)
+    return ((pl.col("word_count") <= TINY_WORDS) & (pl.col("english_share") >= 1.0)
+            & (pl.col("english_evidence") >= TINY_MIN_EVIDENCE))
 
 
 def plausible_expression(min_share: float, min_evidence: float) -> pl.Expr:
@@ -134,7 +143,8 @@ def plausible_expression(min_share: float, min_evidence: float) -> pl.Expr:
 
 def ask_expressions(min_share: float, min_evidence: float) -> tuple[pl.Expr, pl.Expr]:
     """Mode langid: (rows the second opinion judges whole, rows it judges line by line)."""
-    readable = (pl.col("word_count") > TINY_WORDS) & (pl.col("latin_share") >= MIN_LATIN_SHARE)
+    readable = ((pl.col("word_count") >= SECOND_OPINION_MIN_WORDS) & ~tiny_expression()
+                & (pl.col("latin_share") >= MIN_LATIN_SHARE))
     plausible = plausible_expression(min_share, min_evidence)
     whole = readable & plausible & ~confident_expression() & ~bilingual_expression()
     lines = readable & bilingual_expression() & (plausible | confident_numbers())
@@ -191,38 +201,52 @@ class EnglishFilter:
     reads: tuple[str, ...] = ("text",)
     adds: tuple[str, ...] = ("word_count", "english_share", "english_evidence", "latin_share",
                              "foreign_line_share", "foreign_run", "second_opinion", "second_foreign_run")
-    lexicon: pl.DataFrame = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
         if self.min_evidence is None:
             self.min_evidence = LANGID_MIN_EVIDENCE if self.mode == "langid" else DEFAULT_MIN_EVIDENCE
-        words = (csv_lexicon(self.lexicon_csv, self.min_count) if self.lexicon_csv
-                 else wordfreq_lexicon(self.min_zipf))
-        self.lexicon = words.with_columns(pl.lit(True).alias("in_lexicon"))
-        self.lemmas = lemma_table()
-        self.evidence = HashedLookup.cached(evidence_cache_path(), language_evidence, "word", "evidence")
-        self.second = SecondOpinion() if self.mode == "langid" else None
+
+    def setup(self) -> None:
+        """Load the word lists and the second opinion's model now (once per worker), not at the
+        first batch; building the stage loads nothing, so a process that only plans a run stays quick."""
+        _ = self.lexicon, self.lexicon_words, self.english_words, self.evidence, self.second
+
+    @cached_property
+    def lexicon(self) -> pl.DataFrame:
+        """(word): the English lexicon, from `wordfreq` or the user's CSV."""
+        return (csv_lexicon(self.lexicon_csv, self.min_count) if self.lexicon_csv
+                else wordfreq_lexicon(self.min_zipf))
+
+    @cached_property
+    def lexicon_words(self) -> HashedLookup:
+        """The lexicon as a set of sorted 64-bit hashes: membership without a join per batch."""
+        return HashedLookup.of_words(self.lexicon["word"])
+
+    @cached_property
+    def english_words(self) -> HashedLookup:
+        """The lexicon's words and every form whose spaCy lookup lemma is one of them."""
+        return HashedLookup.of_words(english_forms(self.lexicon["word"]))
+
+    @cached_property
+    def evidence(self) -> HashedLookup:
+        return HashedLookup.cached(evidence_cache_path(), language_evidence, "word", "evidence")
+
+    @cached_property
+    def second(self) -> SecondOpinion | None:
+        return SecondOpinion() if self.mode == "langid" else None
 
     def word_table(self, words: pl.Series) -> pl.DataFrame:
         """Per distinct lower-cased word: is it English by the lexicon, and its evidence."""
-        lexicon = self.lexicon.rename({"word": "lemma"})
-        table = (words.unique().to_frame("token")
-                 .join(self.lemmas, left_on="token", right_on="form", how="left")
-                 .with_columns(pl.col("lemma").str.to_lowercase().fill_null(pl.col("token")))
-                 .join(lexicon, on="lemma", how="left")
-                 .join(lexicon.rename({"lemma": "token", "in_lexicon": "surface_in_lexicon"}),
-                       on="token", how="left"))
-        english = pl.col("in_lexicon") | pl.col("surface_in_lexicon")
+        table = words.unique().to_frame("token")
+        english = self.english_words.contains(table["token"])  # the word or its lemma is in the lexicon
         if self.mode == "langid":
-            table = table.with_columns(pl.col("token").str.replace("'s$", "").alias("stem")).join(
-                lexicon.rename({"lemma": "stem", "in_lexicon": "stem_in_lexicon"}), on="stem", how="left")
-            english = english | pl.col("stem_in_lexicon")
+            english = english | self.lexicon_words.contains(table["token"].str.replace("'s$", ""))
         oov_score = (pl.when(pl.col("token").str.contains(FOREIGN_LETTERS))
                      .then(-self.foreign_oov_penalty).otherwise(0.0))
         table = table.select(
-            "token", english.fill_null(False).alias("english"),
+            "token", english.alias("english"),
             pl.when(pl.col("token").str.len_chars() > 1)
             .then(pl.coalesce(self.evidence(table["token"]), oov_score)).alias("evidence"))
         if self.mode == "langid":
@@ -260,12 +284,12 @@ class EnglishFilter:
         tokens = (batch.select(pl.col("text").str.to_lowercase().str.split("\n").alias("line_text"))
                   .with_row_index("row").explode("line_text")
                   .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).over("row").alias("line"))
-                  .select("row", "line", tokens_of(pl.col("line_text")).alias("token"))
+                  .select("row", "line", tokens_of(pl.col("line_text"), self.mode == "langid").alias("token"))
                   .explode("token").drop_nulls("token"))
         words = self.word_table(tokens["token"])
         if self.mode == "langid":
             flagged = tokens.join(words, on="token", how="left", maintain_order="left")
-            repaired, joins = repair_split_words(flagged, self.lexicon["word"], self.word_table)
+            repaired, joins = repair_split_words(flagged, self.lexicon_words.contains, self.word_table)
             tokens, words = repaired.drop("english"), pl.concat([words, joins]).unique("token")
         words = words.with_columns(pl.col("token").hash().alias("key"))
         return tokens.select("row", "line", pl.col("token").hash().alias("key")).join(  # u64 joins faster

@@ -87,6 +87,13 @@ def lemma_table() -> pl.DataFrame:
                         schema={"form": pl.Utf8, "lemma": pl.Utf8})
 
 
+def english_forms(lexicon: pl.Series) -> pl.Series:
+    """The lexicon's words and every surface form whose spaCy lookup lemma (lower-cased) is one."""
+    lemmas = lemma_table()
+    forms = lemmas.filter(pl.col("lemma").str.to_lowercase().is_in(lexicon.implode()))["form"]
+    return pl.concat([lexicon, forms]).unique()
+
+
 def evidence_languages() -> list[str]:
     import wordfreq
 
@@ -140,6 +147,16 @@ class HashedLookup:
         lookup = cls.of(build(), key, value)
         write_atomically(saved, lambda handle: np.savez(handle, hashes=lookup.hashes, values=lookup.values))
         return lookup
+
+    @classmethod
+    def of_words(cls, words: pl.Series) -> HashedLookup:
+        """A set of words (each with the value 1.0), for `contains`."""
+        table = words.unique().drop_nulls().to_frame("word").with_columns(value=pl.lit(1.0, pl.Float32))
+        return cls.of(table, "word", "value")
+
+    def contains(self, words: pl.Series) -> pl.Series:
+        """Per word: whether the table holds it (false for null)."""
+        return self(words).is_not_null() & words.is_not_null()
 
     def __call__(self, words: pl.Series) -> pl.Series:
         hashes = words.hash(seed=HASH_SEED).to_numpy()

@@ -41,13 +41,13 @@ def apply_joins(tokens: pl.DataFrame, joined: pl.Series, good: pl.Series) -> pl.
             .filter(~swallowed))
 
 
-def repair_split_words(tokens: pl.DataFrame, lexicon: pl.Series,
+def repair_split_words(tokens: pl.DataFrame, in_lexicon: Callable[[pl.Series], pl.Series],
                        word_table: Callable[[pl.Series], pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Join split words in (row, line, token, english, evidence) rows when the join is a `lexicon`
-    word; returns the repaired rows and the word table of the joins made (token, english, evidence),
-    which the caller adds to its own."""
+    """Join split words in (row, line, token, english, evidence) rows when the join is a lexicon
+    word (`in_lexicon`: per word, true or false); returns the repaired rows and the word table of the
+    joins made (token, english, evidence), which the caller adds to its own."""
     joined = join_candidates(tokens)
-    good = joined.is_in(lexicon.implode()).fill_null(False)
+    good = in_lexicon(joined)
     repaired = apply_joins(tokens.drop("evidence"), joined, good)
     return repaired, word_table(joined.filter(good).unique())
 

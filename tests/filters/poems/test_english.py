@@ -2,6 +2,7 @@ import polars as pl
 import pytest
 
 from filters.poems.english import EnglishFilter
+from filters.poems.lexicon import HashedLookup, english_forms
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +109,25 @@ def test_archaic_spellings_count_only_when_asked():
     plain, archaic = EnglishFilter()(pl.DataFrame({"text": [text]})), EnglishFilter(archaic=True)(
         pl.DataFrame({"text": [text]}))
     assert archaic["english_share"][0] > plain["english_share"][0] + 0.2
+
+
+def test_texts_of_up_to_five_words_are_judged_by_the_lexicon_alone(english):
+    texts = ["Allegory\nAnt labor\nFind favor.",  # py3langid, too short to judge, said Latin
+             "Es la version 100 !",               # every word in the English lexicon, evidence against
+             "Il y a un espace"]
+    out = english(pl.DataFrame({"text": texts}))
+    assert out["word_count"].to_list() == [5, 3, 4]
+    assert out["reject_reason"].to_list() == [None, "not_english", "not_english"]
+    assert out["second_opinion"][0] is None and out["english_evidence"][1] < -1
+
+
+def test_social_media_handles_are_not_words(english):
+    out = english(pl.DataFrame({"text": ["Good boy @qzxkvbnmwpl @zzxqkvbmnw @xqzvkbnmwq"]}))
+    assert out["word_count"][0] == 2 and out["reject_reason"][0] is None
+
+
+def test_the_lexicon_set_holds_the_inflections_of_its_words():
+    forms = english_forms(pl.Series(["cat", "go"]))
+    assert {"cat", "cats", "go", "went", "gone"} <= set(forms.to_list())
+    lookup = HashedLookup.of_words(forms)
+    assert lookup.contains(pl.Series(["went", "chat", None])).to_list() == [True, False, False]

@@ -26,10 +26,19 @@ def english() -> EnglishFilter:
     return EnglishFilter()
 
 
-@pytest.mark.parametrize("group", ["ACROSTICS", "VERY_SHORT", "DOUBLE_DACTYL", "EPIGRAPH_OR_REFRAIN"])
+@pytest.mark.parametrize("group", ["ACROSTICS", "VERY_SHORT", "DOUBLE_DACTYL", "EPIGRAPH_OR_REFRAIN",
+                                   "SHORT_FOR_THE_SECOND_OPINION"])
 def test_modern_english_poems_are_kept(english, kaggle_forms, group):
     reasons = rejected(english, poems(kaggle_forms, getattr(corpus, group)))
     assert {row_id: reason for row_id, reason in reasons.items() if reason} == {}
+
+
+def test_all_25_modern_english_poems_are_kept_and_short_ones_by_the_lexicon_alone(english, kaggle_forms):
+    out = english(poems(kaggle_forms, corpus.KEPT_MODERN_ENGLISH))
+    assert out.height == len(set(corpus.KEPT_MODERN_ENGLISH)) == 25
+    assert out["reject_reason"].null_count() == 25
+    short = out.filter(pl.col("row_id").is_in(corpus.SHORT_FOR_THE_SECOND_OPINION))
+    assert short["word_count"].to_list() == [5] and short["second_opinion"].to_list() == [None]
 
 
 def test_the_lexicon_alone_rejected_them(kaggle_forms):
