@@ -6,7 +6,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-MSE, FIX = "mse (seed)", "mse + retransform"
+MSE, FIX, FULL_FIX = "mse (seed)", "mse + retransform", "mse + retransform, aim 1.0"
 ORACLE_LIFT = "oracle + achieved lift at RMSE x1.05"
 ORACLE_FIX = "oracle: f(E(likes | quality))"
 FIX_GOALS = "sum ratio 1.00 +- 0.03, every calibration bin within +-10%, RMSE <= x1.03"
@@ -53,7 +53,9 @@ def verdict(console: Console, results: dict[str, dict]) -> None:
                   f"predicted likes off by up to {head['calibration_error']:.0%}; 2k-20k error by true likes "
                   f"{head['band_error']:,.0f}, x{head['x_oracle']:.2f} of the oracle's own "
                   f"({head['excess_over_oracle']:+,.0f} likes of it is the head's).")
-    for name in (FIX, ORACLE_FIX):
+    for name in (FIX, FULL_FIX, ORACLE_FIX):
+        if name not in results:
+            continue
         m = results[name]
         console.print(f"{name:>30}: sum {m['sum_ratio']:.3f}, calibration within "
                       f"{m['calibration_error']:.1%}, RMSE x{m['rmse_ratio']:.3f} -> "

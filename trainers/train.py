@@ -59,6 +59,7 @@ class TrainConfig:
     calibrate_data: str | None = None
     calibrate_method: str = "retransform"  # or "tail-stretch" (trainers.calibration.METHODS)
     calibrate_cut: float = 0.5
+    calibrate_aim: float = 0.985  # retransform: fraction of E[likes | prediction] aimed at (DEFAULT_AIM)
     calibrate_band: tuple[float, float] = (2_000.0, 20_000.0)
 
 
@@ -260,7 +261,7 @@ def calibrate(model: LikeRegressor, config: TrainConfig, device: str, folders: l
                                        band=config.calibrate_band)
     else:
         calibration = fit_retransform(pred, target, config.model.transform,
-                                      bins=max(1, min(20, len(pred) // 2)))
+                                      bins=max(1, min(20, len(pred) // 2)), aim=config.calibrate_aim)
     attach_calibration(model, calibration)
     for folder in folders:
         if folder is not None:

@@ -1,6 +1,7 @@
 """The oracle behind the synthetic like benchmark's frontier: its claims hold on fresh posts, its
 upper bound holds against independent predictors, and the optimiser reaches it (two-sided)."""
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from likes_oracle import Oracle, fit_oracle  # noqa: E402
+from likes_oracle import LIFT_CAPS, Oracle, fit_oracle, sweep  # noqa: E402
 from synthetic_likes import LikeModel, draw_likes  # noqa: E402
 
 from curation.transforms import get_transform  # noqa: E402
@@ -65,12 +66,19 @@ def test_the_frontier_falls_as_the_budget_grows(oracle_and_fresh_posts):
     assert cuts[-1] < 0.5
 
 
+def assert_the_optimiser_reaches_the_bound(oracle: Oracle) -> None:
+    """Two-sided: the achieved point never beats the upper bound and is within 3% of the band error
+    of it at each budget."""
+    achieved, bound = oracle.frontier(), oracle.frontier(bound=True)
+    for budget in achieved:
+        assert bound[budget] <= achieved[budget] <= bound[budget] + 0.03, f"RMSE x{budget}"
+
+
 def test_at_the_seeds_noise_level_halving_is_out_of_reach_and_the_optimiser_reaches_the_bound(
         oracle_and_fresh_posts):
     oracle = oracle_and_fresh_posts[0]
-    achieved, bound = oracle.frontier()[1.05], oracle.frontier(bound=True)[1.05]
-    assert bound > 0.5  # the upper bound itself: no predictor halves the error within +5% RMSE
-    assert bound <= achieved <= bound + 0.03  # the sweep is within 3% of the band error of the bound
+    assert oracle.frontier(bound=True)[1.05] > 0.5  # the bound: no predictor halves it within +5% RMSE
+    assert_the_optimiser_reaches_the_bound(oracle)
 
 
 def independent_predictors(oracle: Oracle) -> dict[str, np.ndarray]:
@@ -97,9 +105,22 @@ def test_no_independent_predictor_beats_the_upper_bound(oracle_and_fresh_posts):
     assert oracle.evaluate(oracle.retransformed())[1] > oracle.band_error  # it does lift the band
 
 
-def test_a_crippled_optimiser_is_caught():
+def ignoring_p_band(oracle: Oracle) -> Oracle:
+    """The oracle with a crippled optimiser: it chooses each bin's lift as if every bin were equally
+    likely to be in the band (P(band | q) ignored); its points are then measured with the true one."""
+    flat = dataclasses.replace(oracle, p_band=np.full_like(oracle.p_band, oracle.p_in_band))
+    _, lifts = sweep(flat, LIFT_CAPS)
+    points = np.array([oracle.evaluate(oracle.mean + lift) for lift in lifts])
+    return dataclasses.replace(oracle, points=points)
+
+
+def test_a_crippled_optimiser_fails_the_two_sided_check(oracle_and_fresh_posts):
     capped = oracle_for(0.7, seed=0, lift_caps=(5.0,))
-    assert capped.frontier()[1.05] - capped.frontier(bound=True)[1.05] > 0.1
+    blind = ignoring_p_band(oracle_and_fresh_posts[0])
+    for crippled in (capped, blind):
+        assert crippled.frontier()[1.05] - crippled.frontier(bound=True)[1.05] > 0.1
+        with pytest.raises(AssertionError, match=r"RMSE x1.0"):
+            assert_the_optimiser_reaches_the_bound(crippled)
 
 
 def test_more_signal_in_the_images_moves_the_frontier():

@@ -94,5 +94,7 @@ def test_tail_calibration_is_saved_with_the_run(demo: UserShell) -> None:
         "posts/train": kept, "posts/val": f"{kept} --backbone tiny-siglip2 --max-steps 2 --num-workers 0"})
     fix = json.loads((demo.clone / "runs/r1/calibration.json").read_text())["retransform"]
     assert len(fix["knots"]) == len(fix["values"]) >= 2 and fix["values"] == sorted(fix["values"])
+    assert fix["aim"] == 0.985
+    assert json.loads((demo.clone / "runs/r3/calibration.json").read_text())["retransform"]["aim"] == 1.0
     stretch = json.loads((demo.clone / "runs/r2/calibration.json").read_text())["tail_stretch"]
     assert stretch["slope"] >= 1.0

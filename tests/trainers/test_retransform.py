@@ -46,12 +46,28 @@ def test_the_fix_calibrates_like_space_on_fresh_posts_at_a_small_rmse_cost():
     pred, target = transformed_space_predictions(0)
     fresh_pred, fresh_target = transformed_space_predictions(1)
     plain = like_space_metrics(fresh_pred, fresh_target, "cbrt*log")
-    fixed = like_space_metrics(fit_retransform(pred, target, "cbrt*log").apply(fresh_pred), fresh_target,
-                               "cbrt*log")
+    fixed = like_space_metrics(fit_retransform(pred, target, "cbrt*log", aim=1.0).apply(fresh_pred),
+                               fresh_target, "cbrt*log")
     assert plain["sum_ratio"] < 0.9 and max_calibration_error(plain["calibration"]) > 0.15
     assert fixed["sum_ratio"] == pytest.approx(1.0, abs=0.03)
     assert max_calibration_error(fixed["calibration"]) < 0.10
     assert fixed["rmse"] < 1.04 * plain["rmse"] and fixed["spearman"] == pytest.approx(plain["spearman"])
+
+
+def test_a_lower_aim_trades_a_stated_like_shortfall_for_rmse():
+    pred, target = transformed_space_predictions(0)
+    fresh_pred, fresh_target = transformed_space_predictions(1)
+    fits = {aim: fit_retransform(pred, target, "cbrt*log", aim=aim) for aim in (1.0, 0.985, 0.95)}
+    metrics = {aim: like_space_metrics(fit.apply(fresh_pred), fresh_target, "cbrt*log")
+               for aim, fit in fits.items()}
+    for aim, m in metrics.items():
+        ratios = [row["ratio"] / aim for row in m["calibration"]]
+        assert m["sum_ratio"] / metrics[1.0]["sum_ratio"] == pytest.approx(aim, abs=0.002)
+        assert ratios == pytest.approx([row["ratio"] for row in metrics[1.0]["calibration"]], abs=0.01)
+    assert metrics[0.95]["rmse"] < metrics[0.985]["rmse"] < metrics[1.0]["rmse"]
+    assert Retransform.from_dict(fits[0.985].to_dict()) == fits[0.985]
+    with pytest.raises(CurationError, match="fraction of the expected likes"):
+        fit_retransform(pred, target, "cbrt*log", aim=0.0)
 
 
 def test_the_map_is_monotone_and_shifts_beyond_its_end_knots():
