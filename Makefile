@@ -27,10 +27,12 @@ demo: $(STAMP)
 demo-likes: $(STAMP)
 	$(BIN)/python scripts/demo_likes.py --out out/demo-likes $(DEMO_LIKES_ARGS)
 
-# Test files run in TEST_WORKERS processes (pytest-xdist; a file's tests stay in one process).
+# Test files run in TEST_WORKERS processes (pytest-xdist; a file's tests stay in one process), then
+# the `cluster` tests alone: `ray stop` stops every Ray instance on the machine, other tests' too.
 TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not gpu and not slow and not cluster"
+	$(BIN)/python -m pytest -q -m cluster
 
 # ruff, then import-linter: dependencies point one way (the contracts are in pyproject.toml).
 lint: $(STAMP)

@@ -14,6 +14,7 @@ from curation.writers import read_shards
 from tests.e2e.conftest import UserShell
 
 pytest.importorskip("ray")
+pytestmark = pytest.mark.cluster  # `ray stop` would stop the Ray instances of tests running beside it
 FORMS = ("ballad", "aubade", "allegory", "bucolic")
 HUB_TOKEN = "hf_e2e_token"
 
