@@ -114,6 +114,12 @@ def smoothed_log_ratio(centres: np.ndarray, ratios: np.ndarray) -> np.ndarray:
     return np.polyfit(centres, np.log(np.clip(ratios, 1e-3, None)), min(2, len(centres) - 1))
 
 
+def check_aim(aim: float) -> None:
+    if not 0 < aim <= 2:
+        raise CurationError(f"the retransformation's aim is a fraction of the expected likes, in (0, 2]: "
+                            f"not {aim}")
+
+
 def fit_retransform(pred: np.ndarray, target: np.ndarray, transform: str,
                     bins: int = DEFAULT_BINS, aim: float = DEFAULT_AIM) -> Retransform:
     """Fit the like-space correction on held-out transformed predictions and targets; the corrected
@@ -122,8 +128,7 @@ def fit_retransform(pred: np.ndarray, target: np.ndarray, transform: str,
     if len(pred) != len(target) or len(pred) < 2 * bins:
         raise CurationError(f"the retransformation needs at least {2 * bins} held-out posts "
                             f"({bins} bins of 2), got {len(pred)}")
-    if not 0 < aim <= 2:
-        raise CurationError(f"the retransformation's aim is a fraction of the expected likes, got {aim}")
+    check_aim(aim)
     t = get_transform(transform)
     inside = pred <= target.max()  # a wild extrapolation would decide its bin's ratio otherwise
     pred, target = pred[inside], target[inside]

@@ -21,6 +21,7 @@ from trainers.checkpoint import latest_checkpoint, load_checkpoint, prune_checkp
 from trainers.data import LikeImageStream, make_loader
 from trainers.losses import LossConfig, RegressionLoss
 from trainers.model import LikeRegressor, RegressorConfig
+from trainers.retransform import check_aim
 
 console = Console(stderr=True)
 
@@ -61,6 +62,9 @@ class TrainConfig:
     calibrate_cut: float = 0.5
     calibrate_aim: float = 0.985  # retransform: fraction of E[likes | prediction] aimed at (DEFAULT_AIM)
     calibrate_band: tuple[float, float] = (2_000.0, 20_000.0)
+
+    def __post_init__(self) -> None:
+        check_aim(self.calibrate_aim)  # now, not after the training
 
 
 def lr_at(step: int, config: TrainConfig, base_lr: float) -> float:
@@ -124,13 +128,13 @@ def train(config: TrainConfig) -> dict[str, Any]:
     device = training_device(config, local_rank)
     cuda = device.startswith("cuda")
     torch.manual_seed(config.seed)
-    model = LikeRegressor(config.model, pretrained=config.pretrained).to(device)
-    optimizer = make_optimizer(model, config, fused=cuda)
-    loss_fn = RegressionLoss(config.loss, config.model.transform).to(device)
     dataset = LikeImageStream(config.data, image_column=config.image_column, like_column=config.like_column,
                               transform=config.model.transform, image_size=config.model.image_size,
                               crop=config.crop, shuffle_buffer=config.shuffle_buffer, seed=config.seed,
-                              rank=rank, world_size=world)
+                              rank=rank, world_size=world)  # its column check comes before the model loads
+    model = LikeRegressor(config.model, pretrained=config.pretrained).to(device)
+    optimizer = make_optimizer(model, config, fused=cuda)
+    loss_fn = RegressionLoss(config.loss, config.model.transform).to(device)
     ckpt_root = Path(config.out_dir) / "checkpoints"
     resume_from = latest_checkpoint(ckpt_root) if config.resume else None
     step, batches = start_or_resume(resume_from, model, optimizer, dataset, config, cuda)

@@ -86,3 +86,15 @@ def test_calibration_on_held_out_posts_is_attached_and_saved_with_the_checkpoint
     assert load_calibration(tmp_path / "run") == stretch == load_calibration(Path(summary["checkpoint"]))
     exported = export_regressor(summary["model"], tmp_path / "export")
     assert model_calibration(load_regressor(exported)) == stretch
+
+
+def test_bad_settings_and_data_fail_before_any_model_is_loaded(image_parquet, tmp_path, monkeypatch):
+    """A wrong column or aim is reported at once, not after a model download or a whole training."""
+    from curation.errors import CurationError, InputError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the default backbone cannot load here: it must not be tried
+    with pytest.raises(CurationError, match="aim"):
+        TrainConfig(data=str(image_parquet), out_dir=tmp_path, calibrate_aim=0.0)
+    config = TrainConfig(data=str(image_parquet), out_dir=tmp_path, like_column="retweets", num_workers=0)
+    with pytest.raises(InputError, match="column not found"):
+        train(config)
