@@ -21,7 +21,7 @@ from trainers.checkpoint import latest_checkpoint, load_checkpoint, prune_checkp
 from trainers.data import LikeImageStream, make_loader
 from trainers.losses import LossConfig, RegressionLoss
 from trainers.model import LikeRegressor, RegressorConfig
-from trainers.retransform import check_aim
+from trainers.retransform import DEFAULT_AIM, check_aim
 
 console = Console(stderr=True)
 
@@ -60,7 +60,7 @@ class TrainConfig:
     calibrate_data: str | None = None
     calibrate_method: str = "retransform"  # or "tail-stretch" (trainers.calibration.METHODS)
     calibrate_cut: float = 0.5
-    calibrate_aim: float = 0.985  # retransform: fraction of E[likes | prediction] aimed at (DEFAULT_AIM)
+    calibrate_aim: float = DEFAULT_AIM  # retransform: fraction of E[likes | prediction] aimed at
     calibrate_band: tuple[float, float] = (2_000.0, 20_000.0)
 
     def __post_init__(self) -> None:
