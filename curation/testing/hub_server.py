@@ -20,12 +20,13 @@ import logging
 import os
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from curation.testing.hub_cards import card_errors
 from curation.testing.hub_store import FileEntry, HubError, HubStore, Repo, path_item, tree_items
+from curation.testing.loopback import LoopbackHTTPServer
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +35,6 @@ LFS_MIN_SIZE = 10 * 1024 * 1024
 REPO = r"(?P<repo>[\w.-]+/[\w.-]+)"
 API = r"/api/(?P<kind>models|datasets|spaces)/" + REPO
 FILES = r"/(?:(?P<kind>datasets|spaces)/)?" + REPO
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # upload and download threads connect at once (socketserver's default is 5)
 
 
 class LocalHub:
@@ -51,7 +47,7 @@ class LocalHub:
         self.rate_limited_commits, self.refused_commits = rate_limited_commits, 0
         self.unhandled: list[str] = []
         self.requests: list[tuple[str, str]] = []
-        self._server = _Server(("127.0.0.1", port), _handler_for(self))
+        self._server = LoopbackHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._thread: threading.Thread | None = None
 
     @property

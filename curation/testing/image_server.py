@@ -30,9 +30,11 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from curation.testing.loopback import LoopbackHTTPServer
 
 CHUNK = 64 * 1024
 
@@ -158,11 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # A fetcher's threads connect at once; socketserver's backlog of 5 drops the SYNs past it, and
-    # such a client waits a second for its retransmit: a connect timeout that the server caused.
-    request_queue_size = 128
+class _Server(LoopbackHTTPServer):
     owner: ImageServer
 
     def handle_error(self, request: object, client_address: object) -> None:
