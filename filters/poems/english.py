@@ -367,11 +367,11 @@ class EnglishFilter:
         rows = unknown.arg_true()
         if rows.is_empty():
             return []
-        old = self.old_spelling_share(batch["text"].gather(rows))
-        evidence = batch["english_evidence"].gather(rows) - self.foreign_oov_penalty * old
-        modern = ((batch["not_foreign_share"].gather(rows) - old >= UNKNOWN_WORDS_MIN_NOT_FOREIGN)
-                  & (evidence >= UNKNOWN_WORDS_MIN_EVIDENCE))
-        return rows.filter(modern).to_list()
+        old = pl.lit(self.old_spelling_share(batch["text"].filter(unknown)))
+        modern = batch.filter(unknown).select(
+            pl.col("english_share"), pl.col("not_foreign_share") - old,
+            pl.col("english_evidence") - self.foreign_oov_penalty * old).select(unknown_words_expression())
+        return rows.filter(modern.to_series()).to_list()
 
     def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
         batch = pl.concat([batch.drop(self.adds, strict=False), self.scores(batch)], how="horizontal")
