@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from likes_oracle import Oracle, fit_oracle
-from likes_report import print_seed, summarize
+from likes_report import FIX, FULL_FIX, MSE, ORACLE_FIX, ORACLE_LIFT, print_seed, summarize
 from rich.console import Console
 
 from curation.transforms import get_transform
@@ -55,14 +55,11 @@ LOSSES = {
     "band-mse 1,1,4,8": LossConfig("band-mse", band_weights=(1, 1, 4, 8)),
     "mse + rank 200": LossConfig("mse", rank_weight=200.0),
 }
-MSE, STRETCH, FIX = "mse (seed)", "mse + tail stretch", "mse + retransform"
-FULL_FIX = "mse + retransform, aim 1.0"
+STRETCH = "mse + tail stretch"
 CALIBRATED = {STRETCH: (MSE, "stretch"), FIX: (MSE, "retransform"), FULL_FIX: (MSE, "full"),
               "band-mse 1,1,4,8 + tail stretch": ("band-mse 1,1,4,8", "stretch")}
 BAND = "2,000-20,000"
 ORACLE = "oracle: E(target | quality)"
-ORACLE_FIX = "oracle: f(E(likes | quality))"
-ORACLE_LIFT = "oracle + achieved lift at RMSE x1.05"
 KEY_ROWS = (MSE, STRETCH, FIX, ORACLE, ORACLE_FIX)
 
 
@@ -143,7 +140,8 @@ def frozen_embeddings(latent: np.ndarray, rng: np.random.Generator, seed: int,
     features = torch.cat(parts)
     std = features.std(0)
     live = std > 0.01 * std.median()
-    features = (features[:, live] - features[:, live].mean(0)) / std[live]
+    features = features[:, live]
+    features = (features - features.mean(0)) / std[live]
     return features.clamp(-6.0, 6.0)
 
 
