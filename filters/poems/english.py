@@ -37,6 +37,7 @@ handles ("@name"), repairs split words before counting ("C-ouplet", "A nother", 
 a single letter or two unknown fragments joined when the join is an English word), reads a
 possessive "'s" off unknown words, and counts words that only English uses (English Zipf at least
 1.0 above every other language) as English though they are rarer than the lexicon's cut-off.
+The expressions of these zones live in `filters.poems.english_zones`.
 `archaic=True` also counts Middle and Early Modern English spellings ("kynge",
 "haue", "firste", "fleeth") as English when a spelling variant is in the lexicon.
 """
@@ -50,6 +51,21 @@ from pathlib import Path
 import polars as pl
 
 from curation.stage import reject_where
+from filters.poems.english_zones import (
+    EVIDENCE_REFERENCE_WORDS as EVIDENCE_REFERENCE_WORDS,
+)
+from filters.poems.english_zones import (
+    LANGID_MIN_EVIDENCE,
+    MIN_LATIN_SHARE,
+    ask_expressions,
+    bilingual_expression,
+    evidence_scale,
+    langid_keep,
+    unknown_words_expression,
+)
+from filters.poems.english_zones import MAX_FOREIGN_LINE_SHARE as MAX_FOREIGN_LINE_SHARE
+from filters.poems.english_zones import MIN_FOREIGN_RUN as MIN_FOREIGN_RUN
+from filters.poems.english_zones import SEED_MIN_SHARE as SEED_MIN_SHARE
 from filters.poems.lexicon import (
     HashedLookup,
     csv_lexicon,
@@ -69,29 +85,12 @@ MODES = ("share", "share+evidence", "langid")
 # Chosen on the dev split of benchmarks/english_eval.py; the seed's own rule is mode="share" at 0.8.
 DEFAULT_MIN_ZIPF = 2.0
 DEFAULT_MIN_SHARE = 0.75
-SEED_MIN_SHARE = 0.8
 DEFAULT_MIN_EVIDENCE = -0.75
 DEFAULT_FOREIGN_OOV_PENALTY = 2.0
-EVIDENCE_REFERENCE_WORDS = 12
-MIN_LATIN_SHARE = 0.9
 FOREIGN_LINE_MIN_WORDS = 3
 FOREIGN_LINE_MAX_SHARE = 0.5
 FOREIGN_LINE_MAX_EVIDENCE = -1.5
-MAX_FOREIGN_LINE_SHARE = 0.15
-MIN_FOREIGN_RUN = 2
-# Mode langid, chosen on the dev split of benchmarks/english_eval.py.
-LANGID_MIN_EVIDENCE = -1.0
-CONFIDENT_EVIDENCE = 0.4
-CONFIDENT_SHARE = 0.5
-CONFIDENT_FULL_SHARE = 0.95  # nearly every word English and no evidence against: confident as well
-MIN_SECOND_OPINION = 0.75
-TINY_WORDS = 5
-TINY_MIN_EVIDENCE = -0.5
-SECOND_OPINION_MIN_WORDS = 4
 RARE_ENGLISH_EVIDENCE = 1.0
-UNKNOWN_WORDS_MIN_SHARE = 0.5
-UNKNOWN_WORDS_MIN_EVIDENCE = 0.0
-UNKNOWN_WORDS_MIN_NOT_FOREIGN = SEED_MIN_SHARE  # the seed's share, with unlisted words counted
 
 
 def tokens_of(text: pl.Expr, drop_mentions: bool = False) -> pl.Expr:
@@ -116,67 +115,7 @@ def keep_expression(min_share: float, min_evidence: float | None) -> pl.Expr:
             & (pl.col("latin_share") >= MIN_LATIN_SHARE))
     if min_evidence is None:
         return keep
-    scale = (EVIDENCE_REFERENCE_WORDS / pl.col("word_count").clip(EVIDENCE_REFERENCE_WORDS)).sqrt()
-    return keep & (pl.col("english_evidence") >= min_evidence * scale) & ~bilingual_expression()
-
-
-def bilingual_expression() -> pl.Expr:
-    return ((pl.col("foreign_run") >= MIN_FOREIGN_RUN)
-            & (pl.col("foreign_line_share") >= MAX_FOREIGN_LINE_SHARE))
-
-
-def confident_expression() -> pl.Expr:
-    """Mode langid: English by the lexicon alone (clear evidence, enough lexicon words), one language."""
-    full = (pl.col("english_evidence") >= 0) & (pl.col("english_share") >= CONFIDENT_FULL_SHARE)
-    return (confident_numbers() | full) & ~bilingual_expression()
-
-
-def confident_numbers() -> pl.Expr:
-    return (pl.col("english_evidence") >= CONFIDENT_EVIDENCE) & (pl.col("english_share") >= CONFIDENT_SHARE)
-
-
-def tiny_expression() -> pl.Expr:
-    """Mode langid: a text of at most TINY_WORDS words is English when all its words are."""
-    return ((pl.col("word_count") <= TINY_WORDS) & (pl.col("english_share") >= 1.0)
-            & (pl.col("english_evidence") >= TINY_MIN_EVIDENCE))
-
-
-def plausible_expression(min_share: float, min_evidence: float) -> pl.Expr:
-    """Worth a second opinion: enough lexicon words and not too much evidence against, or nearly
-    every word in the lexicon whatever the evidence (an English poem with a foreign refrain)."""
-    scale = (EVIDENCE_REFERENCE_WORDS / pl.col("word_count").clip(EVIDENCE_REFERENCE_WORDS)).sqrt()
-    return (((pl.col("english_share") >= min_share) & (pl.col("english_evidence") >= min_evidence * scale))
-            | (pl.col("english_share") >= CONFIDENT_FULL_SHARE))
-
-
-def unknown_words_expression() -> pl.Expr:
-    """Mode langid: most words English and no evidence against English: the words the lexicon lacks
-    are unknown to every `wordfreq` language too (names, coinages, misspellings, or a language
-    without a word list), so the second opinion reads the text line by line."""
-    return ((pl.col("english_share") >= UNKNOWN_WORDS_MIN_SHARE)
-            & (pl.col("not_foreign_share") >= UNKNOWN_WORDS_MIN_NOT_FOREIGN)
-            & (pl.col("english_evidence") >= UNKNOWN_WORDS_MIN_EVIDENCE))
-
-
-def ask_expressions(min_share: float, min_evidence: float) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """Mode langid: (rows the second opinion judges whole, rows it judges line by line, rows of
-    unknown words it judges line by line unless old spellings make them Middle English)."""
-    readable = ((pl.col("word_count") >= SECOND_OPINION_MIN_WORDS) & ~tiny_expression()
-                & (pl.col("latin_share") >= MIN_LATIN_SHARE))
-    plausible = plausible_expression(min_share, min_evidence)
-    confident = confident_expression()
-    whole = readable & plausible & ~confident & ~bilingual_expression()
-    lines = readable & bilingual_expression() & (plausible | confident_numbers())
-    unknown = readable & unknown_words_expression() & ~plausible & ~confident & ~lines
-    return whole, lines, unknown
-
-
-def langid_keep() -> pl.Expr:
-    """Mode langid: confident or tiny by the lexicon, or English by the second opinion."""
-    second = ((pl.col("second_opinion") >= MIN_SECOND_OPINION)
-              & (pl.col("second_foreign_run") < MIN_FOREIGN_RUN + 1)).fill_null(False)
-    return ((pl.col("word_count") > 0) & (pl.col("latin_share") >= MIN_LATIN_SHARE)
-            & (confident_expression() | tiny_expression() | second))
+    return keep & (pl.col("english_evidence") >= min_evidence * evidence_scale()) & ~bilingual_expression()
 
 
 def line_scores(tokens: pl.DataFrame) -> pl.DataFrame:
