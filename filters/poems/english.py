@@ -20,7 +20,8 @@ word separators (Chinese, Japanese, Thai) would otherwise count one long run as 
 A text with no letters at all is rejected too.
 
 Mode `langid` (the default) reads the same scores in three zones. Confident: evidence >= 0.4 and
-share >= 0.5, and not bilingual: kept (this is where short poems, nonsense words and rare English
+share >= 0.5, or share >= 0.95 and evidence >= -0.1 (names that many languages share pull the mean
+just below zero), and not bilingual: kept (this is where short poems, nonsense words and rare English
 words that the lexicon lacks still show English evidence). Weak: share >= 0.75 and evidence >=
 -1.0 * sqrt(12 / n), or confident but bilingual: a second opinion decides (py3langid, line by line,
 `filters.poems.second_opinion`): kept when at least 75% of the words are on lines it calls

@@ -17,6 +17,9 @@ LANGID_MIN_EVIDENCE = -1.0
 CONFIDENT_EVIDENCE = 0.4
 CONFIDENT_SHARE = 0.5
 CONFIDENT_FULL_SHARE = 0.95  # nearly every word English and no evidence against: confident as well
+# ... "no evidence against" within a tenth of a Zipf unit: names and words that many languages share
+# ("In Ireland, in Lebanon", "Nancy Reagan") pull the mean just below zero.
+CONFIDENT_FULL_MIN_EVIDENCE = -0.1
 MIN_SECOND_OPINION = 0.75
 TINY_WORDS = 5
 TINY_MIN_EVIDENCE = -0.5
@@ -39,7 +42,8 @@ def bilingual_expression() -> pl.Expr:
 
 def confident_expression() -> pl.Expr:
     """Mode langid: English by the lexicon alone (clear evidence, enough lexicon words), one language."""
-    full = (pl.col("english_evidence") >= 0) & (pl.col("english_share") >= CONFIDENT_FULL_SHARE)
+    full = ((pl.col("english_evidence") >= CONFIDENT_FULL_MIN_EVIDENCE)
+            & (pl.col("english_share") >= CONFIDENT_FULL_SHARE))
     return (confident_numbers() | full) & ~bilingual_expression()
 
 

@@ -2,6 +2,7 @@ import polars as pl
 import pytest
 
 from filters.poems.english import EnglishFilter, unknown_words_expression
+from filters.poems.english_zones import confident_expression
 from filters.poems.lexicon import HashedLookup, english_forms
 
 
@@ -159,3 +160,15 @@ def test_middle_english_is_no_text_of_unknown_words(english):
     out = english(pl.DataFrame({"text": [chaucer]}))
     assert out["reject_reason"].to_list() == ["not_english"] and out["second_opinion"].to_list() == [None]
     assert EnglishFilter(archaic=True)(pl.DataFrame({"text": [chaucer]}))["reject_reason"][0] is None
+
+
+def test_names_many_languages_share_keep_a_text_of_english_words_confident(english):
+    """Every word is in the lexicon; the names pull the evidence just below zero (dev split)."""
+    text = "In Ireland, in Lebanon, in Palestine, in Berkeley, Patty Hearst..."
+    out = english(pl.DataFrame({"text": [text]}))
+    assert out["english_share"][0] == 1.0 and -0.1 < out["english_evidence"][0] < 0
+    assert out["reject_reason"][0] is None and out["second_opinion"][0] is None  # the lexicon decided
+    scores = pl.DataFrame({"english_share": [1.0, 1.0, 0.9], "english_evidence": [-0.05, -0.2, -0.05],
+                           "foreign_run": [0, 0, 0],
+                           "foreign_line_share": [0.0, 0.0, 0.0]})
+    assert scores.select(confident_expression())["english_evidence"].to_list() == [True, False, False]
