@@ -19,7 +19,7 @@ In both modes at least 90% of the letters must be Latin (`latin_share`): texts i
 word separators (Chinese, Japanese, Thai) would otherwise count one long run as a single token.
 A text with no letters at all is rejected too.
 
-Mode `langid` (the default) reads the same scores in three zones. Confident: evidence >= 0.4 and
+Mode `langid` (the default) reads the same scores in zones. Confident: evidence >= 0.4 and
 share >= 0.5, or share >= 0.95 and evidence >= -0.1 (names that many languages share pull the mean
 just below zero), and not bilingual: kept (this is where short poems, nonsense words and rare English
 words that the lexicon lacks still show English evidence). Weak: share >= 0.75 and evidence >=
@@ -31,6 +31,9 @@ every `wordfreq` list (`not_foreign_share`: names, coinages, misspellings such a
 Altostratus", "nonsolutions", or a language without a list): the second opinion reads it line by
 line too, unless old spellings of lexicon words ("broughte") make it Middle English (the default
 policy rejects that; those count as words with foreign letters).
+Sure: share >= 0.5 and evidence >= -0.6 * sqrt(12 / n) but in none of the zones above (eye dialect,
+names, identifiers: "You k'n hide de fier", "Peer FORTEZZA chain"): the second opinion reads it line
+by line and must be sure, English with probability >= 0.5 (Middle English excepted as above).
 Very short texts are too short for the second opinion's n-grams: a text of at most 5 words
 (`TINY_WORDS`) is kept when every word is English and the evidence is at least -0.5; one of under
 4 words that is not, is rejected. Anything else is rejected. That mode also drops social-media
@@ -45,6 +48,7 @@ The expressions of these zones live in `filters.poems.english_zones`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -62,6 +66,7 @@ from filters.poems.english_zones import (
     bilingual_expression,
     evidence_scale,
     langid_keep,
+    sure_expression,
     unknown_words_expression,
 )
 from filters.poems.english_zones import MAX_FOREIGN_LINE_SHARE as MAX_FOREIGN_LINE_SHARE
@@ -75,7 +80,7 @@ from filters.poems.lexicon import (
     language_evidence,
     wordfreq_lexicon,
 )
-from filters.poems.second_opinion import SecondOpinion
+from filters.poems.second_opinion import SURE_PROBABILITY, SecondOpinion
 from filters.poems.words import archaic_english, repair_split_words
 
 TOKEN = r"\p{L}[\p{L}\p{M}]*(?:'\p{L}[\p{L}\p{M}]*)*"
@@ -199,6 +204,11 @@ class EnglishFilter:
     def second(self) -> SecondOpinion | None:
         return SecondOpinion() if self.mode == "langid" else None
 
+    @cached_property
+    def sure(self) -> SecondOpinion:
+        """The second opinion where the lexicon's case is weak: English must be more likely than not."""
+        return SecondOpinion(min_probability=SURE_PROBABILITY, english_on_top=False)
+
     def word_table(self, words: pl.Series) -> pl.DataFrame:
         """Per distinct lower-cased word: is it English by the lexicon, and its evidence."""
         table = words.unique().to_frame("token")
@@ -288,29 +298,33 @@ class EnglishFilter:
         and `second_foreign_run`, for the rows the lexicon leaves open; null elsewhere."""
         share, run = [None] * batch.height, [None] * batch.height
         if self.second is not None:
-            whole, lines, unknown = ask_expressions(self.min_share, self.min_evidence)
-            asked = batch.select(whole.alias("whole"), lines.alias("lines"), unknown.alias("unknown"))
+            whole, lines, unknown, sure = ask_expressions(self.min_share, self.min_evidence)
+            asked = batch.select(whole.alias("whole"), lines.alias("lines"), unknown.alias("unknown"),
+                                 sure.alias("sure"))
             texts = batch["text"]
             for i in asked["whole"].arg_true().to_list():
                 english = self.second.is_english(texts[i])
                 share[i], run[i] = float(english), int(not english)
-            modern = self.without_old_spellings(batch, asked["unknown"])
+            modern = self.without_old_spellings(batch, asked["unknown"], unknown_words_expression)
             by_lines = asked["lines"].arg_true().to_list() + modern
             for i in by_lines:
                 share[i], run[i] = self.second.by_lines(texts[i])
+            for i in self.without_old_spellings(batch, asked["sure"], sure_expression):
+                share[i], run[i] = self.sure.by_lines(texts[i])
         return pl.DataFrame([pl.Series("second_opinion", share, dtype=pl.Float32),
                              pl.Series("second_foreign_run", run, dtype=pl.Int32)])
 
-    def without_old_spellings(self, batch: pl.DataFrame, unknown: pl.Series) -> list[int]:
-        """The rows of unknown words that stay so once old spellings count as words with foreign
+    def without_old_spellings(self, batch: pl.DataFrame, asked: pl.Series,
+                              zone: Callable[[], pl.Expr]) -> list[int]:
+        """The `asked` rows that stay in their `zone` once old spellings count as words with foreign
         letters: no longer unknown, and the foreign-letter penalty off the evidence."""
-        rows = unknown.arg_true()
+        rows = asked.arg_true()
         if rows.is_empty():
             return []
-        old = pl.lit(self.old_spelling_share(batch["text"].filter(unknown)))
-        modern = batch.filter(unknown).select(
-            pl.col("english_share"), pl.col("not_foreign_share") - old,
-            pl.col("english_evidence") - self.foreign_oov_penalty * old).select(unknown_words_expression())
+        old = pl.lit(self.old_spelling_share(batch["text"].filter(asked)))
+        modern = batch.filter(asked).select(
+            "word_count", pl.col("english_share"), pl.col("not_foreign_share") - old,
+            pl.col("english_evidence") - self.foreign_oov_penalty * old).select(zone())
         return rows.filter(modern.to_series()).to_list()
 
     def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:

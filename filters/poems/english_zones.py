@@ -27,6 +27,8 @@ SECOND_OPINION_MIN_WORDS = 4
 UNKNOWN_WORDS_MIN_SHARE = 0.5
 UNKNOWN_WORDS_MIN_EVIDENCE = 0.0
 UNKNOWN_WORDS_MIN_NOT_FOREIGN = SEED_MIN_SHARE  # the seed's share, with unlisted words counted
+SURE_MIN_SHARE = UNKNOWN_WORDS_MIN_SHARE
+SURE_MIN_EVIDENCE = -0.6
 
 
 def evidence_scale() -> pl.Expr:
@@ -74,9 +76,18 @@ def unknown_words_expression() -> pl.Expr:
             & (pl.col("english_evidence") >= UNKNOWN_WORDS_MIN_EVIDENCE))
 
 
-def ask_expressions(min_share: float, min_evidence: float) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+def sure_expression() -> pl.Expr:
+    """Mode langid: half the words English and only mild evidence against (eye dialect, names,
+    identifiers: "You k'n hide de fier", "Peer FORTEZZA chain"): too weak a case for the lexicon and
+    for a hesitant second opinion, so the second opinion must be sure (`SURE_PROBABILITY`)."""
+    return ((pl.col("english_share") >= SURE_MIN_SHARE)
+            & (pl.col("english_evidence") >= SURE_MIN_EVIDENCE * evidence_scale()))
+
+
+def ask_expressions(min_share: float, min_evidence: float) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     """Mode langid: (rows the second opinion judges whole, rows it judges line by line, rows of
-    unknown words it judges line by line unless old spellings make them Middle English)."""
+    unknown words it judges line by line unless old spellings make them Middle English, rows it
+    must be sure of, line by line, unless old spellings make them Middle English)."""
     readable = ((pl.col("word_count") >= SECOND_OPINION_MIN_WORDS) & ~tiny_expression()
                 & (pl.col("latin_share") >= MIN_LATIN_SHARE))
     plausible = plausible_expression(min_share, min_evidence)
@@ -84,7 +95,9 @@ def ask_expressions(min_share: float, min_evidence: float) -> tuple[pl.Expr, pl.
     whole = readable & plausible & ~confident & ~bilingual_expression()
     lines = readable & bilingual_expression() & (plausible | confident_numbers())
     unknown = readable & unknown_words_expression() & ~plausible & ~confident & ~lines
-    return whole, lines, unknown
+    sure = (readable & sure_expression() & ~plausible & ~confident & ~lines & ~unknown
+            & ~bilingual_expression())
+    return whole, lines, unknown, sure
 
 
 def langid_keep() -> pl.Expr:

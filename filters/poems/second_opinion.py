@@ -2,9 +2,11 @@
 that ships inside its wheel), asked only where the lexicon evidence is weak.
 
 A text is English when the model's top language is English or English gets at least
-`min_probability`. `by_lines` reads a poem line by line, so that an English poem with a foreign
-epigraph can stay English and a poem followed by its translation does not: it gives the share of
-words on lines the model calls English and the longest run of other lines.
+`min_probability`; with `english_on_top=False` only the probability counts (`SURE_PROBABILITY`:
+English more likely than not, where the lexicon's case is weak). `by_lines` reads a poem line by
+line, so that an English poem with a foreign epigraph can stay English and a poem followed by its
+translation does not: it gives the share of words on lines the model calls English and the longest
+run of other lines.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 MIN_PROBABILITY = 0.1
+SURE_PROBABILITY = 0.5  # English more likely than every other language together
 MIN_LINE_WORDS = 3
 
 
@@ -30,10 +33,11 @@ class SecondOpinion:
 
     min_probability: float = MIN_PROBABILITY
     min_line_words: int = MIN_LINE_WORDS
+    english_on_top: bool = True  # English as the top language is enough, whatever its probability
 
     def is_english(self, text: str) -> bool:
         ranked = identifier().rank(text)
-        return ranked[0][0] == "en" or dict(ranked)["en"] >= self.min_probability
+        return (self.english_on_top and ranked[0][0] == "en") or dict(ranked)["en"] >= self.min_probability
 
     def by_lines(self, text: str) -> tuple[float, int]:
         """(share of the words on lines of `min_line_words`+ words that sit on English lines,
