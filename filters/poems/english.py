@@ -62,6 +62,7 @@ from filters.poems.english_zones import (
 from filters.poems.english_zones import (
     LANGID_MIN_EVIDENCE,
     MIN_LATIN_SHARE,
+    MIN_SECOND_OPINION,
     ask_expressions,
     bilingual_expression,
     evidence_scale,
@@ -309,8 +310,13 @@ class EnglishFilter:
             by_lines = asked["lines"].arg_true().to_list() + modern
             for i in by_lines:
                 share[i], run[i] = self.second.by_lines(texts[i])
-            for i in self.without_old_spellings(batch, asked["sure"], sure_expression):
+            sure = asked["sure"].to_numpy().copy()  # py3langid first: few rows need the slow check
+            for i in sure.nonzero()[0].tolist():
                 share[i], run[i] = self.sure.by_lines(texts[i])
+                sure[i] = share[i] >= MIN_SECOND_OPINION
+            modern = set(self.without_old_spellings(batch, pl.Series(sure), sure_expression))
+            for i in sure.nonzero()[0].tolist():
+                share[i], run[i] = (share[i], run[i]) if i in modern else (None, None)
         return pl.DataFrame([pl.Series("second_opinion", share, dtype=pl.Float32),
                              pl.Series("second_foreign_run", run, dtype=pl.Int32)])
 
