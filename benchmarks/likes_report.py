@@ -57,10 +57,13 @@ def verdict(console: Console, results: dict[str, dict]) -> None:
         if name not in results:
             continue
         m = results[name]
-        console.print(f"{name:>30}: sum {m['sum_ratio']:.3f}, calibration within "
+        aim = f" (aim {m['aim']:.3f})" if "aim" in m else ""
+        console.print(f"{name:>30}{aim}: sum {m['sum_ratio']:.3f}, calibration within "
                       f"{m['calibration_error']:.1%}, RMSE x{m['rmse_ratio']:.3f} -> "
                       f"{'meets' if meets_fix_goals(m) else 'misses'} "
                       f"({FIX_GOALS})")
+    console.print(f"{'':>30}  the fix fitted on validation meets the goals on test at "
+                  f"{aim_range(results[FIX])}")
     population = results[ORACLE_FIX]["population"]
     console.print(f"{'':>30}  population: f(E(likes | q)) has 2k-20k error "
                   f"{population['band_error']:,.0f} at MSE {population['mse']:.1f}; the upper bound there is "
@@ -76,6 +79,11 @@ def verdict(console: Console, results: dict[str, dict]) -> None:
     console.print("Frontier, x the oracle's own 2k-20k error at RMSE x the oracle's (population): "
                   + ", ".join(f"x{achieved[k]:.2f} achieved / x{upper[k]:.2f} bound at RMSE x{k}"
                               for k in achieved))
+
+
+def aim_range(fix: dict) -> str:
+    aims = fix.get("goal_aims", [])
+    return f"aims {min(aims):.3f}-{max(aims):.3f}" if aims else "no aim from 0.950 to 1.000"
 
 
 def summarize(console: Console, runs: dict[int, dict[str, dict]]) -> None:
@@ -100,6 +108,11 @@ def summarize(console: Console, runs: dict[int, dict[str, dict]]) -> None:
                       cell(column["rmse_ratio"], ".3f"), f"{sum(map(meets_fix_goals, rows))}/{len(rows)}",
                       f"{sum(map(halves, rows))}/{len(rows)}")
     console.print(table)
+    every = set.intersection(*(set(runs[seed][FIX].get("goal_aims", [])) for seed in seeds))
+    console.print("The fix meets its goals on test at " + "; ".join(
+        f"seed {seed} {aim_range(runs[seed][FIX])}" for seed in seeds) + " -> on every seed at "
+        + (f"aims {min(every):.3f}-{max(every):.3f}" if every else "no single aim")
+        + "; the default chose " + ", ".join(f"{runs[seed][FIX]['aim']:.3f}" for seed in seeds))
     bounds = [runs[seed][ORACLE_LIFT]["bound"] for seed in seeds]
     console.print("At RMSE x1.05 of the MSE head's, 2k-20k error achieved / upper bound / halving needs: "
                   + "; ".join(f"seed {seed} {b['achieved']:,.0f} / {b['upper_bound']:,.0f} / "

@@ -136,9 +136,14 @@ def train(
     calibrate_method: str = typer.Option(
         "retransform", help="retransform: predictions become f(E[likes | prediction]), calibrated in like "
                             "space | tail-stretch: raise the highest predictions (--calibrate-cut/-band)."),
-    calibrate_aim: float = typer.Option(
-        0.985, help="retransform: the fraction of E[likes | prediction] the corrected score aims at; 1.0 is "
-                    "full calibration (RMSE x1.028-1.033 in the synthetic benchmark, 0.985: x1.024-1.028)."),
+    calibrate_aim: float | None = typer.Option(
+        None, help="retransform: the fraction of E[likes | prediction] the corrected score aims at; 1.0 is "
+                   "full calibration [default: the highest within --calibrate-rmse-budget].",
+        show_default=False),
+    calibrate_rmse_budget: float | None = typer.Option(
+        None, help="retransform without --calibrate-aim: the aim is the highest (up to 1.0) whose held-out "
+                   "RMSE stays within this many times the uncorrected head's [default: 1.0265].",
+        show_default=False),
     calibrate_cut: float = typer.Option(0.5, help="tail-stretch: fraction of the held-out band "
                                                   "underprediction to remove."),
     calibrate_band: str = typer.Option("2000,20000", help="tail-stretch: like band it targets: low,high."),
@@ -164,6 +169,7 @@ def train(
 
     if calibrate_method not in METHODS:
         raise InputError(f"--calibrate-method must be one of {', '.join(METHODS)}, got {calibrate_method!r}")
+    budget = {} if calibrate_rmse_budget is None else {"calibrate_rmse_budget": calibrate_rmse_budget}
     config = TrainConfig(
         data=data, out_dir=out_dir, image_column=image_column, like_column=like_column,
         model=RegressorConfig(backbone=backbone, transform=transform, head=head,
@@ -174,7 +180,7 @@ def train(
         warmup_steps=warmup_steps, checkpoint_every=checkpoint_every, compile=compile,
         keep_steps=tuple(int(s) for s in _floats(keep_steps)), num_workers=num_workers, seed=seed,
         resume=resume, calibrate_data=calibrate_data, calibrate_method=calibrate_method,
-        calibrate_cut=calibrate_cut, calibrate_aim=calibrate_aim,
+        calibrate_cut=calibrate_cut, calibrate_aim=calibrate_aim, **budget,
         calibrate_band=_band(calibrate_band))
     summary = run_training(config)
     console.print(f"done: step {summary['step']}, loss {summary['loss']:.4g}, {summary['checkpoint']}")

@@ -115,8 +115,10 @@ def describe_calibration(calibration: Calibration) -> str:
         return (f"tail stretch: predictions above {calibration.knot:.3f} are stretched "
                 f"x{calibration.slope:.3g}, up to {calibration.top:.3f}")
     low, high = calibration.values[0] - calibration.knots[0], calibration.values[-1] - calibration.knots[-1]
-    return (f"retransformation: a monotone map to f({calibration.aim:g} * E[likes | prediction]) over "
-            f"{len(calibration.knots)} knots, {low:+.2f} at the lowest and {high:+.2f} at the highest "
+    chosen = ("" if calibration.rmse_budget is None else
+              f" (the highest aim within RMSE x{calibration.rmse_budget:g} on the held-out posts)")
+    return (f"retransformation: a monotone map to f({calibration.aim:g} * E[likes | prediction]){chosen} "
+            f"over {len(calibration.knots)} knots, {low:+.2f} at the lowest and {high:+.2f} at the highest "
             "held-out prediction")
 
 

@@ -21,7 +21,7 @@ from trainers.checkpoint import latest_checkpoint, load_checkpoint, prune_checkp
 from trainers.data import LikeImageStream, make_loader
 from trainers.losses import LossConfig, RegressionLoss
 from trainers.model import LikeRegressor, RegressorConfig
-from trainers.retransform import DEFAULT_AIM, check_aim
+from trainers.retransform import DEFAULT_RMSE_BUDGET, check_aim
 
 console = Console(stderr=True)
 
@@ -60,11 +60,12 @@ class TrainConfig:
     calibrate_data: str | None = None
     calibrate_method: str = "retransform"  # or "tail-stretch" (trainers.calibration.METHODS)
     calibrate_cut: float = 0.5
-    calibrate_aim: float = DEFAULT_AIM  # retransform: fraction of E[likes | prediction] aimed at
+    calibrate_aim: float | None = None  # retransform: fraction of E[likes | prediction] aimed at
+    calibrate_rmse_budget: float = DEFAULT_RMSE_BUDGET  # retransform without an aim: chooses it
     calibrate_band: tuple[float, float] = (2_000.0, 20_000.0)
 
     def __post_init__(self) -> None:
-        check_aim(self.calibrate_aim)  # now, not after the training
+        check_aim(self.calibrate_aim, self.calibrate_rmse_budget)  # now, not after the training
 
 
 def lr_at(step: int, config: TrainConfig, base_lr: float) -> float:
@@ -265,7 +266,8 @@ def calibrate(model: LikeRegressor, config: TrainConfig, device: str, folders: l
                                        band=config.calibrate_band)
     else:
         calibration = fit_retransform(pred, target, config.model.transform,
-                                      bins=max(1, min(20, len(pred) // 2)), aim=config.calibrate_aim)
+                                      bins=max(1, min(20, len(pred) // 2)), aim=config.calibrate_aim,
+                                      rmse_budget=config.calibrate_rmse_budget)
     attach_calibration(model, calibration)
     for folder in folders:
         if folder is not None:

@@ -1,6 +1,8 @@
 """Every command's `--help` is readable in an 80-column terminal: option names whole, no line
 wider than the terminal."""
 
+import re
+
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -37,3 +39,11 @@ def test_help_fits_80_columns_with_every_option_name_whole(path, command):
         for name in [*param.opts, *param.secondary_opts]:
             if name.startswith("--"):
                 assert name in result.output, name
+
+
+def test_the_train_help_states_the_trainers_own_rmse_budget():
+    from trainers.retransform import DEFAULT_RMSE_BUDGET
+
+    result = CliRunner().invoke(app, ["likes", "train", "--help"], env={"COLUMNS": "100"}, terminal_width=100)
+    text = re.sub(r"[│\s]+", " ", result.output)
+    assert f"head's [default: {DEFAULT_RMSE_BUDGET}]" in text

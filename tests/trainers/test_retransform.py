@@ -25,7 +25,7 @@ from trainers.calibration import (
 from trainers.evaluate import like_space_metrics, max_calibration_error, to_likes
 from trainers.export import Reward, export_regressor, images_to_tensor, load_regressor
 from trainers.model import LikeRegressor, RegressorConfig
-from trainers.retransform import Retransform, RetransformLayer, fit_retransform
+from trainers.retransform import DEFAULT_RMSE_BUDGET, Retransform, RetransformLayer, fit_retransform
 
 T = get_transform("cbrt*log")
 
@@ -68,6 +68,23 @@ def test_a_lower_aim_trades_a_stated_like_shortfall_for_rmse():
     assert Retransform.from_dict(fits[0.985].to_dict()) == fits[0.985]
     with pytest.raises(CurationError, match="fraction of the expected likes"):
         fit_retransform(pred, target, "cbrt*log", aim=0.0)
+
+
+def test_without_an_aim_the_fix_aims_as_high_as_the_rmse_budget_allows():
+    pred, target = transformed_space_predictions(0)
+
+    def cost(fix: Retransform) -> float:
+        return float(np.sqrt(np.mean((fix.apply(pred) - target) ** 2) / np.mean((pred - target) ** 2)))
+
+    fix = fit_retransform(pred, target, "cbrt*log", rmse_budget=1.02)
+    assert 0.5 < fix.aim < 1.0 and fix.rmse_budget == 1.02
+    assert cost(fix) <= 1.02 < cost(fit_retransform(pred, target, "cbrt*log", aim=fix.aim + 0.001))
+    assert fit_retransform(pred, target, "cbrt*log").rmse_budget == DEFAULT_RMSE_BUDGET
+    assert fit_retransform(pred, target, "cbrt*log", rmse_budget=1.5).aim == 1.0
+    assert fit_retransform(pred, target, "cbrt*log", aim=0.9, rmse_budget=1.0).aim == 0.9
+    assert Retransform.from_dict(fix.to_dict()) == fix
+    with pytest.raises(CurationError, match="RMSE budget"):
+        fit_retransform(pred, target, "cbrt*log", rmse_budget=0.99)
 
 
 def test_the_map_is_monotone_and_shifts_beyond_its_end_knots():
