@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 
 from trainers.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint
 from trainers.data import LikeImageStream, make_loader
@@ -272,4 +273,4 @@ def calibrate(model: LikeRegressor, config: TrainConfig, device: str, folders: l
     for folder in folders:
         if folder is not None:
             save_calibration(calibration, folder)
-    console.print(f"calibrated on {len(pred):,} held-out posts: {describe_calibration(calibration)}")
+    console.print(f"calibrated on {len(pred):,} held-out posts: {escape(describe_calibration(calibration))}")

@@ -70,7 +70,7 @@ def test_learning_rate_warms_up_then_decays_to_the_floor():
 
 @pytest.mark.parametrize("method", ["retransform", "tail-stretch"])
 def test_calibration_on_held_out_posts_is_attached_and_saved_with_the_checkpoint(image_parquet, tmp_path,
-                                                                                method):
+                                                                                method, capsys):
     from trainers.calibration import TailStretch, load_calibration, model_calibration
     from trainers.export import export_regressor, load_regressor
     from trainers.retransform import Retransform
@@ -83,6 +83,8 @@ def test_calibration_on_held_out_posts_is_attached_and_saved_with_the_checkpoint
         assert isinstance(stretch, TailStretch) and stretch.top > stretch.knot
     else:
         assert isinstance(stretch, Retransform) and len(stretch.knots) >= 2
+        printed = " ".join(capsys.readouterr().err.split())
+        assert f"f({stretch.aim:g} * E[likes | prediction]) (the highest aim within RMSE x1.0265" in printed
     assert load_calibration(tmp_path / "run") == stretch == load_calibration(Path(summary["checkpoint"]))
     exported = export_regressor(summary["model"], tmp_path / "export")
     assert model_calibration(load_regressor(exported)) == stretch
