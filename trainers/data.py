@@ -149,7 +149,11 @@ class LikeImageStream(IterableDataset):
         import datasets
         from datasets.distributed import split_dataset_by_node
 
-        stream = datasets.load_dataset(str(self.source), split=self.split, streaming=True)
+        try:
+            stream = datasets.load_dataset(str(self.source), split=self.split, streaming=True)
+        except OSError as error:  # the Hub's and datasets' not-found and connection errors
+            raise InputError(f"no such file or folder here ({Path.cwd()}), and as a Hub dataset id: {error}",
+                             path=str(self.source)) from None
         if self.image_column is None:
             names = list(stream.features or {}) or list(next(iter(stream)))
             self.image_column = pick_image_column(names, str(self.source))

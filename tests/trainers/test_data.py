@@ -81,3 +81,9 @@ def test_no_samples_is_explained_by_cause_with_an_example(tmp_path):
     read_as = tmp_path / "gone" / "a.jpg"
     assert f"2 of 3 rows name a missing image file, e.g. 'gone/a.jpg' (read as '{read_as}')" in message
     assert "1 of 3 rows have no like count, e.g. row 2" in message
+
+
+def test_a_missing_local_path_says_so_and_what_the_hub_said(tmp_path):
+    stream = LikeImageStream(tmp_path / "no-such-folder")
+    with pytest.raises(InputError, match="no such file or folder here .* as a Hub dataset id: .*no-such"):
+        next(iter(stream))
