@@ -226,9 +226,10 @@ def evaluate(
 
 
 def _print_evaluation(metrics: dict) -> None:
+    rho = metrics["spearman"]
+    rho_text = f"{rho:.3f}" if rho == rho else "undefined (constant predictions or labels)"
     out = Table(title=f"{metrics['n']:,} posts: RMSE {metrics['rmse']:.3f} ({metrics['transform']}), "
-                      f"Spearman {metrics['spearman']:.3f}; by true likes (regression to the mean "
-                      "is built in)")
+                      f"Spearman {rho_text}; by true likes (regression to the mean is built in)")
     for column in ("true-like band", "n", "mean abs error", "mean signed error"):
         out.add_column(column, justify="right")
     for band, row in metrics["bands"].items():

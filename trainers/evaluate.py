@@ -75,6 +75,13 @@ def max_calibration_error(rows: list[dict[str, float]]) -> float:
     return float(np.nanmax([abs(row["ratio"] - 1.0) for row in rows]))
 
 
+def spearman(pred: np.ndarray, target: np.ndarray) -> float:
+    """Spearman's rho; NaN (not a warning) when either side is constant, as an untrained head's is."""
+    if len(pred) < 2 or np.ptp(pred) == 0 or np.ptp(target) == 0:
+        return float("nan")
+    return float(spearmanr(pred, target).statistic)
+
+
 def like_space_metrics(pred: np.ndarray, target: np.ndarray, transform: str,
                        ks: tuple[int, ...] = (10, 100), calibration_bins: int = 10) -> dict[str, Any]:
     """All metrics for transformed predictions `pred` against transformed labels `target`; `bands` are
@@ -88,7 +95,7 @@ def like_space_metrics(pred: np.ndarray, target: np.ndarray, transform: str,
         "sum_pred_target": float(pred.sum()), "sum_true_target": float(target.sum()),
         "sum_pred_likes": float(pred_likes.sum()), "sum_true_likes": float(true_likes.sum()),
         "sum_ratio": float(pred_likes.sum() / true_likes.sum()) if true_likes.sum() > 0 else float("nan"),
-        "spearman": float(spearmanr(pred, target).statistic) if len(pred) > 1 else float("nan"),
+        "spearman": spearman(pred, target),
         "precision_at_k": {str(k): precision_at_k(pred, target, k) for k in ks},
         "bands": band_errors(pred_likes, true_likes),
         "calibration": calibration_by_prediction(pred_likes, true_likes, calibration_bins)}

@@ -93,3 +93,12 @@ def test_evaluate_without_out_writes_beside_the_model_and_prints_the_calibration
     assert "sum of predicted / true likes" in result.output
     assert list(workdir.iterdir()) == []
     assert (folder.parent / "m1-eval" / "calibration.csv").exists()
+
+
+def test_constant_predictions_have_no_spearman_and_raise_no_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metrics = like_space_metrics(np.full(6, 10.0), np.arange(6.0) + 5, "cbrt*log")
+    assert np.isnan(metrics["spearman"]) and metrics["rmse"] > 0
