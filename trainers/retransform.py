@@ -34,7 +34,7 @@ it stays differentiable) and f^-1 of the score estimates aim * E[likes | image].
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -118,8 +118,10 @@ def bin_ratios(pred: np.ndarray, target: np.ndarray, transform: str,
 
 
 def smoothed_log_ratio(centres: np.ndarray, ratios: np.ndarray) -> np.ndarray:
-    """Coefficients of a least-squares quadratic (fewer bins: lower degree) of the bins' log ratios."""
-    return np.polyfit(centres, np.log(np.clip(ratios, 1e-3, None)), min(2, len(centres) - 1))
+    """Coefficients of a least-squares quadratic (fewer distinct bin centres: lower degree) of the
+    bins' log ratios."""
+    distinct = len(np.unique(np.round(centres, 6)))
+    return np.polyfit(centres, np.log(np.clip(ratios, 1e-3, None)), min(2, distinct - 1))
 
 
 def check_aim(aim: float | None, rmse_budget: float = DEFAULT_RMSE_BUDGET) -> None:
@@ -173,7 +175,7 @@ def aimed_map(knots: np.ndarray, expected: np.ndarray, aim: float, transform: st
 def within_budget(pred: np.ndarray, target: np.ndarray, knots: np.ndarray, expected: np.ndarray,
                   transform: str, rmse_budget: float) -> Retransform:
     """The map with the highest aim (1.0 down, in AIM_STEP) whose RMSE on these posts is within the
-    budget; if none down to LOWEST_AIM is, the cheapest of them."""
+    budget; if none down to LOWEST_AIM is, the cheapest of them, which records no budget."""
     limit = rmse_budget * np.sqrt(np.mean((pred - target) ** 2))
     cheapest, cheapest_rmse = None, np.inf
     for aim in np.round(np.arange(1.0, LOWEST_AIM - AIM_STEP / 2, -AIM_STEP), 3):
@@ -184,4 +186,4 @@ def within_budget(pred: np.ndarray, target: np.ndarray, knots: np.ndarray, expec
         if rmse < cheapest_rmse:
             cheapest, cheapest_rmse = fix, rmse
     assert cheapest is not None
-    return cheapest
+    return replace(cheapest, rmse_budget=None)

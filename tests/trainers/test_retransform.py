@@ -82,6 +82,9 @@ def test_without_an_aim_the_fix_aims_as_high_as_the_rmse_budget_allows():
     assert fit_retransform(pred, target, "cbrt*log").rmse_budget == DEFAULT_RMSE_BUDGET
     assert fit_retransform(pred, target, "cbrt*log", rmse_budget=1.5).aim == 1.0
     assert fit_retransform(pred, target, "cbrt*log", aim=0.9, rmse_budget=1.0).aim == 0.9
+    constant = np.full_like(pred, target.mean())  # the RMSE-best constant: every map costs more
+    cheapest = fit_retransform(constant, target, "cbrt*log", rmse_budget=1.0)
+    assert cheapest.rmse_budget is None and 0.5 <= cheapest.aim < 1.0
     assert Retransform.from_dict(fix.to_dict()) == fix
     with pytest.raises(CurationError, match="RMSE budget"):
         fit_retransform(pred, target, "cbrt*log", rmse_budget=0.99)
