@@ -10,6 +10,7 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from curate.engines import (
     EngineOption,
@@ -31,8 +32,15 @@ def reasons_cell(stage: StageCount) -> str:
     lines = [f"{reason}: {count:,}" for reason, count in stage.reasons.most_common()]
     if any(stage.marked.values()):
         lines += ["[italic]marked, kept:[/]",
-                  *(f" {mark}: {count:,}" for mark, count in stage.marked.most_common() if count)]
+                  *(f"{mark}: {count:,}" for mark, count in stage.marked.most_common() if count)]
     return "\n".join(lines)
+
+
+def compact_rate(rate: float) -> str:
+    """Rows per second in at most 6 characters: 42,147, 126k, 1.14M."""
+    if rate < 100_000:
+        return f"{rate:,.0f}"
+    return f"{rate / 1e3:.0f}k" if rate < 999_500 else f"{rate / 1e6:.3g}M"
 
 
 def summary_table(manifest: Manifest, out: Path) -> Table:
@@ -40,15 +48,17 @@ def summary_table(manifest: Manifest, out: Path) -> Table:
     table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False, title=title)
     numbers = ("in", "kept", "rejected", "seconds", "rows/s")
     for column in ("stage", *numbers):
-        table.add_column(column, justify="right" if column in numbers else "left")
+        table.add_column(column, justify="right" if column in numbers else "left", no_wrap=True)
     reasons = [reasons_cell(stage) for stage in manifest.stages]
-    widest = max((len(line) for cell in reasons for line in cell.splitlines()), default=0)
-    table.add_column("reasons", min_width=min(widest, 40))  # narrow terminals squeeze the numbers first
+    lines = [Text.from_markup(line) for cell in reasons for line in cell.splitlines()]
+    widest = max((line.cell_len for line in lines), default=0)
+    table.add_column("reasons", min_width=min(widest, 40))
     timings = {t["name"]: t for t in manifest.timings()}
     for stage, cell in zip(manifest.stages, reasons, strict=True):
         rate = timings[stage.name]["rows_per_s"]
+        rate_text = "" if rate is None else compact_rate(rate)
         table.add_row(stage.name, f"{stage.rows_in:,}", f"{stage.kept:,}", f"{stage.rejected:,}",
-                      f"{timings[stage.name]['seconds']:,.2f}", "" if rate is None else f"{rate:,.0f}", cell)
+                      f"{timings[stage.name]['seconds']:,.2f}", rate_text, cell)
     balance = "counts balance" if manifest.balanced else "[red]COUNTS DO NOT BALANCE[/red]"
     table.caption = f"{balance}; seconds: spent in each stage, summed over workers"
     return table
@@ -59,7 +69,7 @@ def report(manifest: Manifest, out: Path, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
     else:
-        console.print(summary_table(manifest, out))
+        console.print(summary_table(manifest, out), crop=False)  # a narrow terminal wraps, never cuts
 
 
 def clean(

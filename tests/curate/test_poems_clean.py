@@ -117,3 +117,23 @@ def test_the_manifest_and_the_table_give_each_stage_its_seconds_and_rows_per_sec
     assert header.split() == ["stage", "in", "kept", "rejected", "seconds", "rows/s", "reasons"]
     english = next(line for line in table.output.splitlines() if line.strip().startswith("english"))
     assert english.split()[1:4] == ["100", "100", "0"] and float(english.split()[4]) >= 0
+
+
+def test_the_summary_fits_80_columns_without_cutting_a_count():
+    from collections import Counter
+
+    from rich.console import Console
+
+    from curate.poems import summary_table
+    from curation.manifest import Manifest, StageCount
+
+    manifest = Manifest("poems clean", stages=[
+        StageCount("read", 6322, 6322, 0), StageCount("form_category", 6322, 6322, 0),
+        StageCount("dedup", 6322, 6322, 0, marked=Counter(exact_duplicate=212, near_duplicate=33))])
+    manifest.seconds = Counter(read=0.15, form_category=0.0055, dedup=0.5)  # 1.15M rows/s: a wide cell
+    console = Console(width=80, record=True)
+    console.print(summary_table(manifest, Path("out")), crop=False)
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert any(line.rstrip().endswith("exact_duplicate: 212") for line in lines)
+    assert any("1.15M" in line for line in lines)
