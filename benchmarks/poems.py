@@ -79,14 +79,16 @@ def measure_baseline(corpus: Path, scale: int) -> dict:
 
     from filters.poems import EnglishFilter, StripFooter
     from filters.poems.english import (
-        EVIDENCE_REFERENCE_WORDS,
         FOREIGN_LINE_MAX_EVIDENCE,
         FOREIGN_LINE_MAX_SHARE,
         FOREIGN_LINE_MIN_WORDS,
+        TOKEN,
+    )
+    from filters.poems.english_zones import (
+        EVIDENCE_REFERENCE_WORDS,
         MAX_FOREIGN_LINE_SHARE,
         MIN_FOREIGN_RUN,
         MIN_LATIN_SHARE,
-        TOKEN,
     )
     from filters.poems.lexicon import language_evidence
 

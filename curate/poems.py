@@ -119,7 +119,8 @@ def clean(
     from curation.outputs import prepare_output_dir
     from curation.readers import open_reader
     from filters.poems import EnglishFilter
-    from filters.poems.english import DEFAULT_MIN_SHARE, DEFAULT_MIN_ZIPF, SEED_MIN_SHARE
+    from filters.poems.english import DEFAULT_MIN_SHARE, DEFAULT_MIN_ZIPF
+    from filters.poems.english_zones import SEED_MIN_SHARE
     from filters.poems.pipeline import has_forms, poem_stages
 
     default_threshold = EnglishFilter.min_count if lexicon else DEFAULT_MIN_ZIPF

@@ -57,9 +57,6 @@ import polars as pl
 
 from curation.stage import reject_where
 from filters.poems.english_zones import (
-    EVIDENCE_REFERENCE_WORDS as EVIDENCE_REFERENCE_WORDS,
-)
-from filters.poems.english_zones import (
     LANGID_MIN_EVIDENCE,
     MIN_LATIN_SHARE,
     MIN_SECOND_OPINION,
@@ -70,9 +67,6 @@ from filters.poems.english_zones import (
     sure_expression,
     unknown_words_expression,
 )
-from filters.poems.english_zones import MAX_FOREIGN_LINE_SHARE as MAX_FOREIGN_LINE_SHARE
-from filters.poems.english_zones import MIN_FOREIGN_RUN as MIN_FOREIGN_RUN
-from filters.poems.english_zones import SEED_MIN_SHARE as SEED_MIN_SHARE
 from filters.poems.lexicon import (
     HashedLookup,
     csv_lexicon,
