@@ -69,7 +69,6 @@ CALIBRATED = {STRETCH: (MSE, "stretch"), FIX: (MSE, "retransform"), FULL_FIX: (M
               "band-mse 1,1,4,8 + tail stretch": ("band-mse 1,1,4,8", "stretch")}
 BAND = "2,000-20,000"
 ORACLE = "oracle: E(target | quality)"
-KEY_ROWS = (MSE, STRETCH, FIX, ORACLE, ORACLE_FIX)
 
 
 def render_images(latent: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
