@@ -304,15 +304,20 @@ class EnglishFilter:
             by_lines = asked["lines"].arg_true().to_list() + modern
             for i in by_lines:
                 share[i], run[i] = self.second.by_lines(texts[i])
-            sure = asked["sure"].to_numpy().copy()  # py3langid first: few rows need the slow check
-            for i in sure.nonzero()[0].tolist():
-                share[i], run[i] = self.sure.by_lines(texts[i])
-                sure[i] = share[i] >= MIN_SECOND_OPINION
-            modern = set(self.without_old_spellings(batch, pl.Series(sure), sure_expression))
-            for i in sure.nonzero()[0].tolist():
-                share[i], run[i] = (share[i], run[i]) if i in modern else (None, None)
+            self.ask_where_sure(batch, asked["sure"], share, run)
         return pl.DataFrame([pl.Series("second_opinion", share, dtype=pl.Float32),
                              pl.Series("second_foreign_run", run, dtype=pl.Int32)])
+
+    def ask_where_sure(self, batch: pl.DataFrame, asked: pl.Series, share: list, run: list) -> None:
+        """The sure zone into `share` and `run`: py3langid first, line by line; then the slow old-spelling
+        check on the rows it calls English only, and a Middle English one gets no opinion (rejected)."""
+        rows = asked.arg_true().to_list()
+        for i in rows:
+            share[i], run[i] = self.sure.by_lines(batch["text"][i])
+        english = [i for i in rows if share[i] >= MIN_SECOND_OPINION]
+        said_english = pl.int_range(batch.height, eager=True).is_in(english)
+        for i in set(english) - set(self.without_old_spellings(batch, said_english, sure_expression)):
+            share[i], run[i] = None, None
 
     def without_old_spellings(self, batch: pl.DataFrame, asked: pl.Series,
                               zone: Callable[[], pl.Expr]) -> list[int]:
