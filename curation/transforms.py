@@ -86,14 +86,33 @@ def _invert_increasing(forward: ArrayFn, targets: np.ndarray) -> np.ndarray:
     def residual(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return forward(x) - y
 
-    start = np.ones_like(flat)
-    bracket = elementwise.bracket_root(residual, np.zeros_like(flat), start, xmin=0.0, args=(flat,),
-                                       maxiter=2000)
-    if not np.all(bracket.success):
-        raise TransformDomainError(f"could not bracket {int((~bracket.success).sum())} target(s)")
-    root = elementwise.find_root(residual, (bracket.bracket[0], bracket.bracket[1]), args=(flat,),
+    low, high = _grid_brackets(forward, flat)
+    beyond = np.isnan(high)
+    if np.any(beyond):
+        bracket = elementwise.bracket_root(residual, low[beyond], low[beyond] + 1.0, xmin=low[beyond],
+                                           args=(flat[beyond],), maxiter=2000)
+        if not np.all(bracket.success):
+            raise TransformDomainError(f"could not bracket {int((~bracket.success).sum())} target(s)")
+        low[beyond], high[beyond] = bracket.bracket
+    root = elementwise.find_root(residual, (low, high), args=(flat,),
                                  tolerances={"xrtol": 1e-12, "xatol": 1e-12, "fatol": 0.0, "frtol": 0.0})
     return np.maximum(root.x, 0.0).reshape(shape)
+
+
+_BRACKET_GRID = np.concatenate([[0.0], np.geomspace(1e-9, 1e15, 1537)])
+
+
+def _grid_brackets(forward: ArrayFn, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Brackets [low, high] of each root from the forward map on a fixed log grid of like counts (a
+    narrow start, so the root-finder needs a few steps); high is NaN above the grid's last value."""
+    with np.errstate(all="ignore"):
+        values = forward(_BRACKET_GRID)
+    usable = np.isfinite(values) & (np.maximum.accumulate(values) == values)
+    grid, values = _BRACKET_GRID[usable], values[usable]
+    index = np.searchsorted(values, targets, side="left")
+    low = np.where(index > 0, grid[np.maximum(index - 1, 0)], 0.0)
+    high = np.where(index < len(grid), grid[np.minimum(index, len(grid) - 1)], np.nan)
+    return low, high
 
 
 def _torch_log1p(x: Any) -> Any:

@@ -64,6 +64,14 @@ def test_user_transform_is_inverted_numerically():
     assert "test-log-squared" in available_transforms()
 
 
+def test_user_transform_is_inverted_beyond_a_quadrillion_likes_and_where_its_forward_overflows():
+    slow = register_transform("test-log", np.log1p, replace=True)
+    assert slow.inverse([40.0])[0] == pytest.approx(np.expm1(40.0), rel=1e-9)  # 2.4e17 likes
+    fast = register_transform("test-power", lambda x: x**25 + x, replace=True)  # inf from 1e13 likes
+    likes = np.array([0.0, 0.5, 300.0, 7e6])
+    assert np.allclose(fast.inverse(fast.forward(likes)), likes, rtol=1e-9, atol=1e-9)
+
+
 def test_non_increasing_user_transform_is_refused():
     from curation.errors import CurationError
 
