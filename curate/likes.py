@@ -142,7 +142,7 @@ def train(
         show_default=False),
     calibrate_rmse_budget: float | None = typer.Option(
         None, help="retransform without --calibrate-aim: the aim is the highest (up to 1.0) whose held-out "
-                   "RMSE stays within this many times the uncorrected head's [default: 1.0265].",
+                   "RMSE stays within this many times the uncorrected head's [default: 1.027].",
         show_default=False),
     calibrate_cut: float = typer.Option(0.5, help="tail-stretch: fraction of the held-out band "
                                                   "underprediction to remove."),

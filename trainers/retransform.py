@@ -16,15 +16,18 @@ per cent, the quadratic averages that out) and held constant beyond the first an
 posts predicted above the highest held-out target (wild extrapolations) are left out of the fit.
 
 `aim` is what the corrected score aims at: aim * E[likes | prediction]. Full calibration (aim 1.0)
-is not free in transformed space: on the synthetic benchmark's test posts it costs x1.028-1.033 RMSE
-over the MSE head (the oracle's own f(E[likes | quality]) costs x1.027-1.030 over the oracle), because
+is not free in transformed space: on the synthetic benchmark's test posts it costs x1.031-1.034 RMSE
+over the MSE head (the oracle's own f(E[likes | quality]) costs x1.031 over the oracle), because
 raising a prediction by a like ratio r costs about (pred * log(r) / 3)^2 and the highest predictions
 carry most of that. So by default the aim is not fixed but chosen on the held-out posts: the highest
 aim (at most 1.0, in steps of 0.001) whose corrected RMSE there stays within `rmse_budget` times the
-uncorrected head's. DEFAULT_RMSE_BUDGET = 1.0265 leaves 0.35% of a +3% RMSE allowance for the step
-from held-out to fresh posts; it was chosen on 20 benchmark seeds (10-29) that are not the reported
-ones, where it chose aims 0.976-0.981. Pass an explicit aim (1.0: an unbiased E[likes | image]) to
-fix it instead.
+uncorrected head's. DEFAULT_RMSE_BUDGET = 1.027 was chosen on 20 benchmark seeds (10-29) that are
+not the reported ones, with 192,000 held-out posts: every budget from 1.0255 to 1.028 met the goals
+(sum ratio within 1.00 +- 0.03, every decile within 10%, RMSE within +3%) on all 20, and 1.027 leaves
+its worst sum (0.976) and its worst RMSE (x1.0286) about equally far from the goals' edges. Like
+counts are heavy-tailed, so the held-out set's size matters: a held-out sum of likes moves by about
+0.6% (sd) between draws of 48,000 posts and 0.3% at 192,000, and the chosen aim inherits that. Pass
+an explicit aim (1.0: an unbiased E[likes | image]) to fix it instead.
 
 The corrected score is f(aim * f^-1(pred) * ratio(pred)), tabulated on knots at the held-out
 prediction quantiles and stored as a monotone piecewise-linear map in transformed
@@ -45,7 +48,7 @@ from curation.errors import CurationError
 from curation.transforms import get_transform
 
 DEFAULT_BINS = 20
-DEFAULT_RMSE_BUDGET = 1.0265
+DEFAULT_RMSE_BUDGET = 1.027
 AIM_STEP = 0.001
 LOWEST_AIM = 0.5
 KNOTS = 65
@@ -138,19 +141,25 @@ def fit_retransform(pred: np.ndarray, target: np.ndarray, transform: str, bins: 
     """Fit the like-space correction on held-out transformed predictions and targets; the corrected
     score aims at `aim` times the expected likes, or, without an aim, at the highest fraction within
     `rmse_budget` times the uncorrected RMSE on these posts."""
-    pred, target = np.asarray(pred, np.float64), np.asarray(target, np.float64)
-    if len(pred) != len(target) or len(pred) < 2 * bins:
-        raise CurationError(f"the retransformation needs at least {2 * bins} held-out posts "
-                            f"({bins} bins of 2), got {len(pred)}")
     check_aim(aim, rmse_budget)
-    inside = pred <= target.max()  # a wild extrapolation would decide its bin's ratio otherwise
-    pred, target = pred[inside], target[inside]
-    if len(pred) < 2 * bins:
-        raise CurationError(f"only {len(pred)} held-out predictions lie within the held-out target range")
+    pred, target = usable_held_out(pred, target, bins)
     knots, expected = expected_likes_at_knots(pred, target, transform, bins)
     if aim is not None:
         return aimed_map(knots, expected, aim, transform)
     return within_budget(pred, target, knots, expected, transform, rmse_budget)
+
+
+def usable_held_out(pred: np.ndarray, target: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out predictions and targets the fit uses: those predicted within the targets' range
+    (a wild extrapolation would decide its bin's ratio otherwise), at least two per bin."""
+    pred, target = np.asarray(pred, np.float64), np.asarray(target, np.float64)
+    if len(pred) != len(target) or len(pred) < 2 * bins:
+        raise CurationError(f"the retransformation needs at least {2 * bins} held-out posts "
+                            f"({bins} bins of 2), got {len(pred)}")
+    inside = pred <= target.max()
+    if inside.sum() < 2 * bins:
+        raise CurationError(f"only {inside.sum()} held-out predictions lie within the held-out target range")
+    return pred[inside], target[inside]
 
 
 def expected_likes_at_knots(pred: np.ndarray, target: np.ndarray, transform: str,

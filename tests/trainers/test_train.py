@@ -73,7 +73,7 @@ def test_calibration_on_held_out_posts_is_attached_and_saved_with_the_checkpoint
                                                                                 method, capsys):
     from trainers.calibration import TailStretch, load_calibration, model_calibration
     from trainers.export import export_regressor, load_regressor
-    from trainers.retransform import Retransform
+    from trainers.retransform import DEFAULT_RMSE_BUDGET, Retransform
 
     held_out = write_image_parquet(tmp_path / "held-out" / "part-0.parquet", rows=24, seed=5)
     summary = train(tiny_run(image_parquet, tmp_path / "run", max_steps=3, calibrate_data=str(held_out),
@@ -84,7 +84,8 @@ def test_calibration_on_held_out_posts_is_attached_and_saved_with_the_checkpoint
     else:
         assert isinstance(stretch, Retransform) and len(stretch.knots) >= 2
         printed = " ".join(capsys.readouterr().err.split())
-        assert f"f({stretch.aim:g} * E[likes | prediction]) (the highest aim within RMSE x1.0265" in printed
+        within = f"(the highest aim within RMSE x{DEFAULT_RMSE_BUDGET:g}"
+        assert f"f({stretch.aim:g} * E[likes | prediction]) {within}" in printed
     assert load_calibration(tmp_path / "run") == stretch == load_calibration(Path(summary["checkpoint"]))
     exported = export_regressor(summary["model"], tmp_path / "export")
     assert model_calibration(load_regressor(exported)) == stretch
