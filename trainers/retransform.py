@@ -181,6 +181,18 @@ def aimed_map(knots: np.ndarray, expected: np.ndarray, aim: float, transform: st
     return Retransform(tuple(knots.tolist()), tuple(values.tolist()), transform, aim, rmse_budget)
 
 
+def held_out_sum_noise(pred: np.ndarray, target: np.ndarray, fix: Retransform) -> float:
+    """One standard error of the held-out posts' sum of likes around the fix's expectation, as a
+    fraction of that sum: how far the draw of held-out posts alone can move the fitted aim (like
+    counts are heavy-tailed, so it falls only as 1 / sqrt(posts))."""
+    t = get_transform(fix.transform)
+    expected = t.inverse(np.maximum(fix.apply(pred), t.floor)) / fix.aim
+    true = t.inverse(np.maximum(np.asarray(target, np.float64), t.floor))
+    if true.sum() <= 0:
+        return float("inf")
+    return float(np.std(true - expected) * np.sqrt(len(true)) / true.sum())
+
+
 def within_budget(pred: np.ndarray, target: np.ndarray, knots: np.ndarray, expected: np.ndarray,
                   transform: str, rmse_budget: float) -> Retransform:
     """The map with the highest aim (1.0 down, in AIM_STEP) whose RMSE on these posts is within the

@@ -255,7 +255,7 @@ def calibrate(model: LikeRegressor, config: TrainConfig, device: str, folders: l
         save_calibration,
     )
     from trainers.evaluate import predict
-    from trainers.retransform import fit_retransform
+    from trainers.retransform import fit_retransform, held_out_sum_noise
 
     held_out = LikeImageStream(config.calibrate_data, image_column=config.image_column,
                                like_column=config.like_column, transform=config.model.transform,
@@ -274,3 +274,7 @@ def calibrate(model: LikeRegressor, config: TrainConfig, device: str, folders: l
         if folder is not None:
             save_calibration(calibration, folder)
     console.print(f"calibrated on {len(pred):,} held-out posts: {escape(describe_calibration(calibration))}")
+    if config.calibrate_method != "tail-stretch":
+        noise = held_out_sum_noise(pred, target, calibration)
+        console.print(f"the held-out sum of likes is known to +-{noise:.1%} (1 sd), and so is the aim; "
+                      "four times the held-out posts halve that")

@@ -25,7 +25,13 @@ from trainers.calibration import (
 from trainers.evaluate import like_space_metrics, max_calibration_error, to_likes
 from trainers.export import Reward, export_regressor, images_to_tensor, load_regressor
 from trainers.model import LikeRegressor, RegressorConfig
-from trainers.retransform import DEFAULT_RMSE_BUDGET, Retransform, RetransformLayer, fit_retransform
+from trainers.retransform import (
+    DEFAULT_RMSE_BUDGET,
+    Retransform,
+    RetransformLayer,
+    fit_retransform,
+    held_out_sum_noise,
+)
 
 T = get_transform("cbrt*log")
 
@@ -52,6 +58,16 @@ def test_the_fix_calibrates_like_space_on_fresh_posts_at_a_small_rmse_cost():
     assert fixed["sum_ratio"] == pytest.approx(1.0, abs=0.03)
     assert max_calibration_error(fixed["calibration"]) < 0.10
     assert fixed["rmse"] < 1.04 * plain["rmse"] and fixed["spearman"] == pytest.approx(plain["spearman"])
+
+
+def test_the_stated_noise_of_a_held_out_sum_matches_its_spread_over_draws_and_halves_at_4x_posts():
+    fix = fit_retransform(*transformed_space_predictions(0), "cbrt*log", aim=1.0)
+    draws = [transformed_space_predictions(seed, n=2_000) for seed in range(1, 31)]
+    spread = np.std([like_space_metrics(fix.apply(p), y, "cbrt*log")["sum_ratio"] for p, y in draws], ddof=1)
+    stated = held_out_sum_noise(*draws[0], fix)
+    assert 0.6 * spread < stated < 1.6 * spread  # about 3% on 2,000 posts
+    larger = held_out_sum_noise(*transformed_space_predictions(1, n=8_000), fix)
+    assert 0.35 < larger / stated < 0.7
 
 
 def test_a_lower_aim_trades_a_stated_like_shortfall_for_rmse():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,7 @@ def test_calibration_on_held_out_posts_is_attached_and_saved_with_the_checkpoint
         printed = " ".join(capsys.readouterr().err.split())
         within = f"(the highest aim within RMSE x{DEFAULT_RMSE_BUDGET:g}"
         assert f"f({stretch.aim:g} * E[likes | prediction]) {within}" in printed
+        assert re.search(r"the held-out sum of likes is known to \+-\d+\.\d% \(1 sd\)", printed)
     assert load_calibration(tmp_path / "run") == stretch == load_calibration(Path(summary["checkpoint"]))
     exported = export_regressor(summary["model"], tmp_path / "export")
     assert model_calibration(load_regressor(exported)) == stretch
