@@ -19,11 +19,11 @@ calibration figures measure the methods, not the draw: like counts are heavy-tai
 sum of likes moves by about 0.6% (sd) between draws of 48,000 posts and 0.3% at 192,000, and with
 9,600 even the oracle's calibrated predictor is off by up to 9% in a decile of test posts (1.1-1.3%
 with 192,000). The oracle (`likes_oracle.py`) gives the oracle's own errors, the predictor
-f(E[likes|q]) and the frontier with its upper bound. CPU only, about 11 minutes for three seeds on
+f(E[likes|q]) and the frontier with its upper bound. CPU only, about 6.5 minutes for three seeds on
 2 cores.
 
     .venv/bin/python benchmarks/synthetic_likes.py [--train 28800] [--held-out 192000] [--epochs 20]
-        [--seeds 0,1,2] [--signal 0.7] [--rmse-budget 1.027 | --aim 1.0]
+        [--seeds 0] [--signal 0.7] [--rmse-budget 1.027 | --aim 1.0]
 """
 
 from __future__ import annotations
