@@ -145,15 +145,25 @@ class LikeImageStream(IterableDataset):
                 if by_unit or (row - 1) % shards == shard:
                     yield image, like, path.parent
 
+    def check_source(self) -> None:
+        """Raise InputError now if the source is neither a local Parquet folder nor a reachable Hub id."""
+        if not self.is_local:
+            self._open_hub_stream()
+
+    def _open_hub_stream(self):
+        import datasets
+
+        try:
+            return datasets.load_dataset(str(self.source), split=self.split, streaming=True)
+        except OSError as error:  # the Hub's and datasets' not-found and connection errors
+            raise InputError(f"no such file or folder here ({Path.cwd()}), and as a Hub dataset id: {error}",
+                             path=str(self.source)) from None
+
     def _hub_rows(self, shard: int, shards: int) -> Iterator[tuple[Any, Any, None]]:
         import datasets
         from datasets.distributed import split_dataset_by_node
 
-        try:
-            stream = datasets.load_dataset(str(self.source), split=self.split, streaming=True)
-        except OSError as error:  # the Hub's and datasets' not-found and connection errors
-            raise InputError(f"no such file or folder here ({Path.cwd()}), and as a Hub dataset id: {error}",
-                             path=str(self.source)) from None
+        stream = self._open_hub_stream()
         if self.image_column is None:
             names = list(stream.features or {}) or list(next(iter(stream)))
             self.image_column = pick_image_column(names, str(self.source))

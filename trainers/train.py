@@ -134,6 +134,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
                               transform=config.model.transform, image_size=config.model.image_size,
                               crop=config.crop, shuffle_buffer=config.shuffle_buffer, seed=config.seed,
                               rank=rank, world_size=world)  # its column check comes before the model loads
+    held_out = held_out_stream(config) if rank == 0 and config.calibrate_data is not None else None
     model = LikeRegressor(config.model, pretrained=config.pretrained).to(device)
     optimizer = make_optimizer(model, config, fused=cuda)
     loss_fn = RegressionLoss(config.loss, config.model.transform).to(device)
@@ -175,8 +176,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if world > 1:
         torch.distributed.destroy_process_group()
     checkpoint = latest_checkpoint(ckpt_root)
-    if rank == 0 and config.calibrate_data is not None:
-        calibrate(model, config, device, [Path(config.out_dir), checkpoint])
+    if held_out is not None:
+        calibrate(model, config, held_out, device, [Path(config.out_dir), checkpoint])
     return {"step": step, "loss": last_loss, "checkpoint": str(checkpoint), "model": model}
 
 
@@ -246,7 +247,18 @@ def log_progress(step: int, total: torch.Tensor, lr: float, images_per_s: float,
     return record["loss"]
 
 
-def calibrate(model: LikeRegressor, config: TrainConfig, device: str, folders: list[Path | None]) -> None:
+def held_out_stream(config: TrainConfig) -> LikeImageStream:
+    """The calibration posts, opened and checked before training so that a wrong path or column
+    fails at once rather than after the run."""
+    held_out = LikeImageStream(config.calibrate_data, image_column=config.image_column,
+                               like_column=config.like_column, transform=config.model.transform,
+                               image_size=config.model.image_size, crop=config.crop)
+    held_out.check_source()
+    return held_out
+
+
+def calibrate(model: LikeRegressor, config: TrainConfig, held_out: LikeImageStream, device: str,
+              folders: list[Path | None]) -> None:
     """Fit the calibration on held-out posts, attach it to the model, write calibration.json."""
     from trainers.calibration import (
         attach_calibration,
@@ -257,9 +269,6 @@ def calibrate(model: LikeRegressor, config: TrainConfig, device: str, folders: l
     from trainers.evaluate import predict
     from trainers.retransform import fit_retransform, held_out_sum_noise
 
-    held_out = LikeImageStream(config.calibrate_data, image_column=config.image_column,
-                               like_column=config.like_column, transform=config.model.transform,
-                               image_size=config.model.image_size, crop=config.crop)
     attach_calibration(model, None)
     pred, target = predict(model, make_loader(held_out, config.batch_size, config.num_workers), device)
     if config.calibrate_method == "tail-stretch":

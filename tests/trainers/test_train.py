@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import torch
 from conftest import tiny_backbone_config, write_image_parquet
@@ -103,3 +104,10 @@ def test_bad_settings_and_data_fail_before_any_model_is_loaded(image_parquet, tm
     config = TrainConfig(data=str(image_parquet), out_dir=tmp_path, like_column="retweets", num_workers=0)
     with pytest.raises(InputError, match="column not found"):
         train(config)
+    with pytest.raises(InputError, match="no such file or folder here .* as a Hub dataset id"):
+        train(TrainConfig(data=str(image_parquet), out_dir=tmp_path, calibrate_data=str(tmp_path / "gone")))
+    favorites = tmp_path / "favorites.parquet"
+    pq.write_table(pq.read_table(image_parquet).rename_columns(["image", "favorites"]), favorites)
+    with pytest.raises(InputError, match="column not found"):
+        train(TrainConfig(data=str(image_parquet), out_dir=tmp_path, calibrate_data=str(favorites)))
+    assert not (tmp_path / "checkpoints").exists()
