@@ -134,7 +134,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
                               transform=config.model.transform, image_size=config.model.image_size,
                               crop=config.crop, shuffle_buffer=config.shuffle_buffer, seed=config.seed,
                               rank=rank, world_size=world)  # its column check comes before the model loads
-    held_out = held_out_stream(config) if rank == 0 and config.calibrate_data is not None else None
+    held_out = held_out_stream(config) if config.calibrate_data is not None else None  # on every rank
     model = LikeRegressor(config.model, pretrained=config.pretrained).to(device)
     optimizer = make_optimizer(model, config, fused=cuda)
     loss_fn = RegressionLoss(config.loss, config.model.transform).to(device)
@@ -176,7 +176,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if world > 1:
         torch.distributed.destroy_process_group()
     checkpoint = latest_checkpoint(ckpt_root)
-    if held_out is not None:
+    if rank == 0 and held_out is not None:
         calibrate(model, config, held_out, device, [Path(config.out_dir), checkpoint])
     return {"step": step, "loss": last_loss, "checkpoint": str(checkpoint), "model": model}
 
